@@ -1,0 +1,50 @@
+# techsquawks.iam: `make demo` runs the main job against an embedded moto server; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTIONS := .tmp/collections
+LINK := $(COLLECTIONS)/ansible_collections/techsquawks/iam
+PYTEST_WORKERS ?= 2
+
+.PHONY: all test lint unit integration sanity ansible-lint build demo clean
+
+all: test
+
+$(STAMP): requirements-dev.txt requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn $(CURDIR) $(LINK)
+
+test: lint unit integration sanity ansible-lint
+	@echo "make test: all checks passed"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP) $(LINK)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/unit
+
+integration: $(STAMP) $(LINK)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/integration
+
+sanity: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH ./.ci/sanity
+
+ansible-lint: $(STAMP) $(LINK)
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) $(BIN)/ansible-lint --profile production roles/ playbooks/
+
+build: $(STAMP)
+	$(BIN)/ansible-galaxy collection build --force --output-path .tmp/dist .
+
+demo: $(STAMP) $(LINK)
+	PATH=$(CURDIR)/$(BIN):$$PATH ./demo.sh
+
+clean:
+	rm -rf $(VENV) .tmp tests/output .pytest_cache .ruff_cache

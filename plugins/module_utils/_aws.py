@@ -1,0 +1,137 @@
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: this file is not a public API of the collection and may change at any time.
+
+"""Connection options, boto3 client creation and the retry configuration shared by every module."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible.module_utils.basic import env_fallback
+
+try:
+    import boto3
+    import botocore
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    HAS_BOTO3 = True
+    BOTO3_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only without boto3
+    HAS_BOTO3 = False
+    BOTO3_IMPORT_ERROR = exc
+    BotoCoreError = ClientError = ResponseParserError = Exception  # type: ignore[misc,assignment]
+
+COLLECTION_VERSION = "1.0.0"
+
+# Same names, aliases and environment fallbacks as amazon.aws, so one module_defaults block serves both.
+CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "access_key": {
+        "aliases": ["aws_access_key_id", "aws_access_key", "ec2_access_key"],
+        "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"]),
+        "no_log": False,
+        "type": "str",
+    },
+    "secret_key": {
+        "aliases": ["aws_secret_access_key", "aws_secret_key", "ec2_secret_key"],
+        "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"]),
+        "no_log": True,
+        "type": "str",
+    },
+    "session_token": {
+        "aliases": ["aws_session_token", "security_token", "aws_security_token", "access_token"],
+        "fallback": (env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
+        "no_log": True,
+        "type": "str",
+    },
+    "profile": {
+        "aliases": ["aws_profile"],
+        "fallback": (env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]),
+        "type": "str",
+    },
+    "endpoint_url": {
+        "aliases": ["aws_endpoint_url", "ec2_url", "s3_url"],
+        "fallback": (env_fallback, ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL", "AWS_URL", "EC2_URL"]),
+        "type": "str",
+    },
+    "region": {
+        "aliases": ["aws_region", "ec2_region"],
+        "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
+        "type": "str",
+    },
+    "validate_certs": {"default": True, "type": "bool"},
+}
+
+CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
+
+# IAM is a global service; botocore still needs a region to sign requests and build the STS endpoint.
+DEFAULT_REGION = "us-east-1"
+
+# botocore's "standard" mode retries throttling errors, 5xx responses and connection errors with
+# exponential backoff and full jitter. IAM's control plane throttles hard when many forks run at once.
+MAX_ATTEMPTS = 10
+
+# Set TECHSQUAWKS_IAM_API_LOG to a file path to append one line per API call ("service operation").
+# Benchmarks and integration tests use it to count calls; it never records parameters.
+API_LOG_ENV = "TECHSQUAWKS_IAM_API_LOG"
+
+
+class AWSConnectionError(Exception):
+    """Raised when the connection options cannot produce a session (bad profile, missing boto3)."""
+
+
+def _log_api_call(path: str) -> t.Callable[..., None]:
+    def handler(model: t.Any, **_kwargs: t.Any) -> None:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{model.service_model.endpoint_prefix} {model.name}\n")
+
+    return handler
+
+
+def build_session(params: dict[str, t.Any]) -> t.Any:
+    """Build a boto3 session from the connection options (profile or explicit keys)."""
+    if not HAS_BOTO3:
+        raise AWSConnectionError(f"boto3 and botocore are required: {BOTO3_IMPORT_ERROR}")
+    kwargs: dict[str, t.Any] = {}
+    if params.get("profile"):
+        kwargs["profile_name"] = params["profile"]
+    if params.get("access_key") or params.get("secret_key"):
+        kwargs["aws_access_key_id"] = params.get("access_key")
+        kwargs["aws_secret_access_key"] = params.get("secret_key")
+        kwargs["aws_session_token"] = params.get("session_token")
+    try:
+        return boto3.session.Session(**kwargs)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise AWSConnectionError(f"profile: {exc}") from exc
+
+
+def create_client(session: t.Any, service: str, params: dict[str, t.Any], max_attempts: int = MAX_ATTEMPTS) -> t.Any:
+    """Create a boto3 client for ``service`` with the shared retry and user-agent configuration."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        user_agent_extra=f"techsquawks.iam/{COLLECTION_VERSION}",
+        connect_timeout=10,
+        read_timeout=30,
+    )
+    client = session.client(
+        service,
+        region_name=params.get("region") or session.region_name or DEFAULT_REGION,
+        endpoint_url=params.get("endpoint_url") or None,
+        verify=params.get("validate_certs", True),
+        config=config,
+    )
+    log_path = os.environ.get(API_LOG_ENV)
+    if log_path:
+        client.meta.events.register("before-call", _log_api_call(log_path))
+    return client
+
+
+def error_code(exc: BaseException) -> str | None:
+    """Return the AWS error code of a ClientError, else None."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code")
+    return None

@@ -1,0 +1,499 @@
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: this file is not a public API of the collection and may change at any time.
+
+"""One small method per IAM verb, with error translation, pagination and IAM's consistency retries.
+
+``get_*`` return None when the entity is missing, ``list_*`` return a (fully paginated) list.
+Every mutating verb refuses to run in check mode, so a module bug can never touch AWS under --check.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils._aws import (
+    BotoCoreError,
+    ClientError,
+    ResponseParserError,
+    error_code,
+)
+
+# IAM is eventually consistent: an entity created a moment ago may be reported missing by another
+# endpoint, and a login profile being created answers EntityTemporarilyUnmodifiable. AWS's own tools
+# budget 10-20 s for this (aws-vault rotate); Terraform waits up to 2 minutes.
+CONSISTENCY_TIMEOUT = 30.0
+ALWAYS_TRANSIENT = frozenset({"EntityTemporarilyUnmodifiable", "ConcurrentModification"})
+
+# An endpoint that does not implement a list call: InvalidAction in some partitions; emulators
+# (moto_server) answer HTTP 500/501 with a non-XML body, or raise NotImplementedError in-process.
+UNSUPPORTED_CODES = frozenset({"InvalidAction", "NotImplemented", "501", "500"})
+
+
+class IAMError(Exception):
+    """An AWS call failed; ``str()`` reads "Failed to <verb> <resource> <name>: <AWS message>"."""
+
+    def __init__(self, message: str, code: str | None = None, response: dict[str, t.Any] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.response = response or {}
+
+
+class CheckModeViolation(RuntimeError):
+    """A mutating call was attempted in check mode (a bug in the calling module)."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Message") or str(exc)
+    return str(exc)
+
+
+def _translate(exc: BaseException, what: str) -> IAMError:
+    return IAMError(f"Failed to {what}: {_describe(exc)}", error_code(exc), getattr(exc, "response", None))
+
+
+def _sleep_backoff(attempt: int, deadline: float) -> bool:
+    """Sleep with capped exponential backoff and full jitter; False when the deadline has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return False
+    time.sleep(min(remaining, random.uniform(0, min(8.0, 0.5 * 2**attempt))))  # noqa: S311 - jitter, not crypto
+    return True
+
+
+class IAM:
+    """A boto3 IAM client with the collection's verbs, error translation and consistency handling."""
+
+    def __init__(self, client: t.Any, *, check_mode: bool = False, probe_client: t.Any = None):
+        self.client = client
+        self.check_mode = check_mode
+        # A client without retries, for list calls that an endpoint may not implement (a 5xx there
+        # would otherwise be retried ten times with backoff).
+        self.probe_client = probe_client or client
+        self._fresh: set[str] = set()
+        self.warnings: list[str] = []
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _call(self, operation: str, what: str, *, mutating: bool = False, user: str | None = None, **params: t.Any):
+        if mutating and self.check_mode:
+            raise CheckModeViolation(f"{operation} called in check mode")
+        deadline = time.monotonic() + CONSISTENCY_TIMEOUT
+        attempt = 0
+        while True:
+            try:
+                return getattr(self.client, operation)(**params)
+            except (ClientError, BotoCoreError) as exc:
+                code = error_code(exc)
+                transient = code in ALWAYS_TRANSIENT or (code == "NoSuchEntity" and user in self._fresh)
+                if transient and _sleep_backoff(attempt, deadline):
+                    attempt += 1
+                    continue
+                raise _translate(exc, what) from exc
+
+    def _get(self, operation: str, key: str, what: str, **params: t.Any) -> dict[str, t.Any] | None:
+        try:
+            return self._call(operation, what, **params)[key]
+        except IAMError as exc:
+            if exc.code == "NoSuchEntity":
+                return None
+            raise
+
+    def _paginate(self, operation: str, key: str, what: str, **params: t.Any) -> list[t.Any]:
+        items: list[t.Any] = []
+        try:
+            for page in self.client.get_paginator(operation).paginate(**params):
+                items.extend(page.get(key, []))
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, what) from exc
+        return items
+
+    def mark_fresh(self, user_name: str) -> None:
+        """Treat NoSuchEntity for this user as IAM propagation delay (it was just created or renamed)."""
+        self._fresh.add(user_name)
+
+    # -- users ----------------------------------------------------------------------------------
+
+    def get_user(self, name: str) -> dict[str, t.Any] | None:
+        return self._get("get_user", "User", f"get user {name}", UserName=name)
+
+    def list_users(self, path_prefix: str = "/") -> list[dict[str, t.Any]]:
+        return self._paginate("list_users", "Users", f"list users under {path_prefix}", PathPrefix=path_prefix)
+
+    def create_user(self, name: str, path: str, tags: list[dict[str, str]]) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"UserName": name, "Path": path}
+        if tags:
+            params["Tags"] = tags
+        user = self._call("create_user", f"create user {name}", mutating=True, **params)["User"]
+        self.mark_fresh(name)
+        return user
+
+    def update_user(self, name: str, *, new_name: str | None = None, new_path: str | None = None) -> None:
+        params: dict[str, t.Any] = {"UserName": name}
+        if new_name:
+            params["NewUserName"] = new_name
+        if new_path:
+            params["NewPath"] = new_path
+        self._call("update_user", f"update user {name}", mutating=True, user=name, **params)
+        if new_name:
+            self.mark_fresh(new_name)
+
+    def delete_user(self, name: str) -> None:
+        self._call("delete_user", f"delete user {name}", mutating=True, user=name, UserName=name)
+
+    def list_user_tags(self, name: str) -> list[dict[str, str]]:
+        return self._paginate("list_user_tags", "Tags", f"list tags of user {name}", UserName=name)
+
+    def tag_user(self, name: str, tags: list[dict[str, str]]) -> None:
+        self._call("tag_user", f"tag user {name}", mutating=True, user=name, UserName=name, Tags=tags)
+
+    def untag_user(self, name: str, keys: list[str]) -> None:
+        self._call("untag_user", f"untag user {name}", mutating=True, user=name, UserName=name, TagKeys=keys)
+
+    def put_permissions_boundary(self, name: str, arn: str) -> None:
+        self._call(
+            "put_user_permissions_boundary",
+            f"set permissions boundary of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            PermissionsBoundary=arn,
+        )
+
+    def delete_permissions_boundary(self, name: str) -> None:
+        self._call(
+            "delete_user_permissions_boundary",
+            f"remove permissions boundary of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+        )
+
+    # -- groups ---------------------------------------------------------------------------------
+
+    def list_groups_for_user(self, name: str) -> list[str]:
+        groups = self._paginate("list_groups_for_user", "Groups", f"list groups of user {name}", UserName=name)
+        return [group["GroupName"] for group in groups]
+
+    def list_group_users(self, group: str) -> list[dict[str, t.Any]]:
+        return self._paginate("get_group", "Users", f"list members of group {group}", GroupName=group)
+
+    def add_user_to_group(self, name: str, group: str) -> None:
+        self._call(
+            "add_user_to_group",
+            f"add user {name} to group {group}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            GroupName=group,
+        )
+
+    def remove_user_from_group(self, name: str, group: str) -> None:
+        self._call(
+            "remove_user_from_group",
+            f"remove user {name} from group {group}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            GroupName=group,
+        )
+
+    # -- policies -------------------------------------------------------------------------------
+
+    def list_attached_policies(self, name: str) -> list[str]:
+        policies = self._paginate(
+            "list_attached_user_policies", "AttachedPolicies", f"list policies of user {name}", UserName=name
+        )
+        return [policy["PolicyArn"] for policy in policies]
+
+    def attach_policy(self, name: str, arn: str) -> None:
+        self._call(
+            "attach_user_policy",
+            f"attach policy {arn} to user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            PolicyArn=arn,
+        )
+
+    def detach_policy(self, name: str, arn: str) -> None:
+        self._call(
+            "detach_user_policy",
+            f"detach policy {arn} from user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            PolicyArn=arn,
+        )
+
+    def list_inline_policies(self, name: str) -> list[str]:
+        what = f"list inline policies of user {name}"
+        return self._paginate("list_user_policies", "PolicyNames", what, UserName=name)
+
+    def delete_inline_policy(self, name: str, policy: str) -> None:
+        self._call(
+            "delete_user_policy",
+            f"delete inline policy {policy} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            PolicyName=policy,
+        )
+
+    # -- access keys ----------------------------------------------------------------------------
+
+    def list_access_keys(self, name: str) -> list[dict[str, t.Any]]:
+        what = f"list access keys of user {name}"
+        return self._paginate("list_access_keys", "AccessKeyMetadata", what, UserName=name)
+
+    def create_access_key(self, name: str) -> dict[str, t.Any]:
+        return self._call(
+            "create_access_key", f"create access key for user {name}", mutating=True, user=name, UserName=name
+        )["AccessKey"]
+
+    def update_access_key(self, name: str, key_id: str, status: str) -> None:
+        self._call(
+            "update_access_key",
+            f"set access key {key_id} of user {name} {status}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            AccessKeyId=key_id,
+            Status=status,
+        )
+
+    def delete_access_key(self, name: str, key_id: str) -> None:
+        self._call(
+            "delete_access_key",
+            f"delete access key {key_id} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            AccessKeyId=key_id,
+        )
+
+    def get_access_key_last_used(self, key_id: str) -> dict[str, t.Any]:
+        return self._call("get_access_key_last_used", f"get last use of access key {key_id}", AccessKeyId=key_id).get(
+            "AccessKeyLastUsed", {}
+        )
+
+    # -- login profile and account password policy ------------------------------------------------
+
+    def get_login_profile(self, name: str) -> dict[str, t.Any] | None:
+        return self._get("get_login_profile", "LoginProfile", f"get login profile of user {name}", UserName=name)
+
+    def create_login_profile(self, name: str, **params: t.Any) -> dict[str, t.Any]:
+        return self._call(
+            "create_login_profile",
+            f"create login profile for user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            **params,
+        )["LoginProfile"]
+
+    def update_login_profile(self, name: str, **params: t.Any) -> None:
+        self._call(
+            "update_login_profile",
+            f"update login profile of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            **params,
+        )
+
+    def delete_login_profile(self, name: str) -> None:
+        self._call(
+            "delete_login_profile", f"delete login profile of user {name}", mutating=True, user=name, UserName=name
+        )
+
+    def get_password_policy(self) -> dict[str, t.Any] | None:
+        return self._get("get_account_password_policy", "PasswordPolicy", "get account password policy")
+
+    def update_password_policy(self, **params: t.Any) -> None:
+        self._call("update_account_password_policy", "update account password policy", mutating=True, **params)
+
+    def delete_password_policy(self) -> None:
+        self._call("delete_account_password_policy", "delete account password policy", mutating=True)
+
+    def list_account_aliases(self) -> list[str]:
+        return self._paginate("list_account_aliases", "AccountAliases", "list account aliases")
+
+    # -- MFA ------------------------------------------------------------------------------------
+
+    def list_mfa_devices(self, name: str) -> list[dict[str, t.Any]]:
+        return self._paginate("list_mfa_devices", "MFADevices", f"list MFA devices of user {name}", UserName=name)
+
+    def list_virtual_mfa_devices(self, assignment_status: str = "Any") -> list[dict[str, t.Any]]:
+        return self._paginate(
+            "list_virtual_mfa_devices",
+            "VirtualMFADevices",
+            "list virtual MFA devices",
+            AssignmentStatus=assignment_status,
+        )
+
+    def create_virtual_mfa_device(self, device_name: str, path: str = "/") -> dict[str, t.Any]:
+        return self._call(
+            "create_virtual_mfa_device",
+            f"create virtual MFA device {device_name}",
+            mutating=True,
+            VirtualMFADeviceName=device_name,
+            Path=path,
+        )["VirtualMFADevice"]
+
+    def enable_mfa_device(self, name: str, serial: str, code1: str, code2: str) -> None:
+        self._call(
+            "enable_mfa_device",
+            f"enable MFA device {serial} for user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            SerialNumber=serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
+
+    def deactivate_mfa_device(self, name: str, serial: str) -> None:
+        self._call(
+            "deactivate_mfa_device",
+            f"deactivate MFA device {serial} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            SerialNumber=serial,
+        )
+
+    def delete_virtual_mfa_device(self, serial: str) -> None:
+        self._call(
+            "delete_virtual_mfa_device", f"delete virtual MFA device {serial}", mutating=True, SerialNumber=serial
+        )
+
+    # -- SSH public keys ------------------------------------------------------------------------
+
+    def list_ssh_public_keys(self, name: str) -> list[dict[str, t.Any]]:
+        return self._paginate("list_ssh_public_keys", "SSHPublicKeys", f"list SSH keys of user {name}", UserName=name)
+
+    def get_ssh_public_key(self, name: str, key_id: str, encoding: str = "SSH") -> dict[str, t.Any] | None:
+        return self._get(
+            "get_ssh_public_key",
+            "SSHPublicKey",
+            f"get SSH key {key_id} of user {name}",
+            UserName=name,
+            SSHPublicKeyId=key_id,
+            Encoding=encoding,
+        )
+
+    def upload_ssh_public_key(self, name: str, body: str) -> dict[str, t.Any]:
+        return self._call(
+            "upload_ssh_public_key",
+            f"upload SSH key for user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            SSHPublicKeyBody=body,
+        )["SSHPublicKey"]
+
+    def update_ssh_public_key(self, name: str, key_id: str, status: str) -> None:
+        self._call(
+            "update_ssh_public_key",
+            f"set SSH key {key_id} of user {name} {status}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            SSHPublicKeyId=key_id,
+            Status=status,
+        )
+
+    def delete_ssh_public_key(self, name: str, key_id: str) -> None:
+        self._call(
+            "delete_ssh_public_key",
+            f"delete SSH key {key_id} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            SSHPublicKeyId=key_id,
+        )
+
+    # -- signing certificates -------------------------------------------------------------------
+
+    def list_signing_certificates(self, name: str) -> list[dict[str, t.Any]]:
+        return self._paginate(
+            "list_signing_certificates", "Certificates", f"list signing certificates of user {name}", UserName=name
+        )
+
+    def upload_signing_certificate(self, name: str, body: str) -> dict[str, t.Any]:
+        return self._call(
+            "upload_signing_certificate",
+            f"upload signing certificate for user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            CertificateBody=body,
+        )["Certificate"]
+
+    def update_signing_certificate(self, name: str, cert_id: str, status: str) -> None:
+        self._call(
+            "update_signing_certificate",
+            f"set signing certificate {cert_id} of user {name} {status}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            CertificateId=cert_id,
+            Status=status,
+        )
+
+    def delete_signing_certificate(self, name: str, cert_id: str) -> None:
+        self._call(
+            "delete_signing_certificate",
+            f"delete signing certificate {cert_id} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            CertificateId=cert_id,
+        )
+
+    # -- service-specific credentials -----------------------------------------------------------
+
+    def list_service_specific_credentials(self, name: str) -> list[dict[str, t.Any]]:
+        """List them, or [] with a warning when the endpoint does not implement the call."""
+        what = f"list service-specific credentials of user {name}"
+        credentials: list[dict[str, t.Any]] = []
+        params: dict[str, t.Any] = {"UserName": name}
+        # No botocore paginator exists for this call, although it takes Marker/MaxItems.
+        while True:
+            try:
+                page = self.probe_client.list_service_specific_credentials(**params)
+            except NotImplementedError:
+                return self._unsupported(what, "not implemented by this endpoint")
+            except ClientError as exc:
+                status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+                if error_code(exc) in UNSUPPORTED_CODES or status in {"500", "501"}:
+                    return self._unsupported(what, _describe(exc))
+                raise _translate(exc, what) from exc
+            except ResponseParserError:
+                # moto_server answers unimplemented actions with an HTML "500 Internal Server Error" page.
+                return self._unsupported(what, "the endpoint answered with a non-AWS error page")
+            except BotoCoreError as exc:
+                raise _translate(exc, what) from exc
+            credentials.extend(page.get("ServiceSpecificCredentials", []))
+            if not page.get("IsTruncated"):
+                return credentials
+            params["Marker"] = page["Marker"]
+
+    def delete_service_specific_credential(self, name: str, credential_id: str) -> None:
+        self._call(
+            "delete_service_specific_credential",
+            f"delete service-specific credential {credential_id} of user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            ServiceSpecificCredentialId=credential_id,
+        )
+
+    def _unsupported(self, what: str, reason: str) -> list[t.Any]:
+        self.warnings.append(f"Could not {what} ({reason}); treating it as none.")
+        return []

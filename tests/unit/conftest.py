@@ -1,0 +1,85 @@
+"""Unit-test fixtures: fake AWS credentials, moto in-process, the real module main() run in-process."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import boto3
+import botocore.client
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from moto import mock_aws
+
+READ_PREFIXES = ("Get", "List")
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Fake credentials only: no test can reach real AWS."""
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+
+
+@pytest.fixture
+def aws():
+    """moto in-process for the duration of one test."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def iam_client(aws):
+    """An independent boto3 client to arrange and check state (not the module's own client)."""
+    return boto3.client("iam", region_name="us-east-1")
+
+
+class ApiCalls(list):
+    """Operation names of every AWS call made through botocore during the test."""
+
+    @property
+    def mutating(self) -> list[str]:
+        return [name for name in self if not name.startswith(READ_PREFIXES)]
+
+    def clear(self) -> None:
+        del self[:]
+
+
+@pytest.fixture
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> ApiCalls:
+    """Record every API call (a spy around botocore, the calls still reach moto)."""
+    calls = ApiCalls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    return calls
+
+
+class ModuleRunner(t.Protocol):
+    def __call__(
+        self, module: t.Any, args: dict[str, t.Any], *, check_mode: bool = False, diff: bool = False
+    ) -> dict[str, t.Any]: ...
+
+
+@pytest.fixture
+def run_module(capsys: pytest.CaptureFixture[str]) -> ModuleRunner:
+    """Run the module's real main() in-process and return its JSON result (failed=True on fail_json)."""
+
+    def run(module: t.Any, args: dict[str, t.Any], *, check_mode: bool = False, diff: bool = False) -> dict[str, t.Any]:
+        capsys.readouterr()
+        module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(module_args), pytest.raises(SystemExit):
+            module.main()
+        return json.loads(capsys.readouterr().out)
+
+    return run
