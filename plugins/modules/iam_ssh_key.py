@@ -1,0 +1,483 @@
+#!/usr/bin/python
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_ssh_key
+short_description: Manage the SSH public keys of an AWS IAM user (for AWS CodeCommit)
+version_added: 1.0.0
+description:
+  - Uploads, activates, deactivates and deletes one SSH public key of an IAM user.
+  - A key is identified by its key material (key type and base64 blob, or the same RSA key in PEM), so
+    the trailing comment and whitespace do not matter and a second run uploads nothing.
+  - The key is validated before any AWS call. RSA keys must have at least 2048 bits, and IAM allows at
+    most five SSH public keys per user; both are checked before uploading.
+author:
+  - techsquawks.iam contributors
+options:
+  active:
+    description:
+      - Whether the key should be V(Active) (V(true)) or V(Inactive) (V(false)).
+      - Ignored with O(state=absent).
+    type: bool
+    default: true
+  public_key:
+    description:
+      - The public key, one line in OpenSSH format (C(ssh-rsa AAAA... comment)), or an RSA public key in
+        PEM format (C(-----BEGIN PUBLIC KEY-----) or C(-----BEGIN RSA PUBLIC KEY-----)).
+      - Key types C(ssh-rsa), C(ssh-ed25519) and C(ecdsa-sha2-nistp256/384/521) are accepted. AWS documents
+        only C(ssh-rsa) and PEM for CodeCommit; AWS answers other types with its own error.
+      - Required to upload a key. With O(ssh_public_key_id) as well, both must designate the same key.
+    type: str
+  ssh_public_key_id:
+    description:
+      - The ID of an uploaded key (C(APKA...)), to activate, deactivate or delete a key without its body.
+      - IDs are assigned by AWS, so a key cannot be uploaded under a chosen ID.
+    type: str
+    aliases: [id]
+  state:
+    description:
+      - V(present) uploads the key when missing and sets its status; V(absent) deletes it.
+      - With V(absent), a key (or user) that does not exist is not an error.
+    type: str
+    choices: [present, absent]
+    default: present
+  user_name:
+    description:
+      - The name of the IAM user that owns the key.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - techsquawks.iam.connection
+  - techsquawks.iam.connection.attributes
+notes:
+  - One of O(public_key) and O(ssh_public_key_id) is required.
+  - In check mode, when O(user_name) does not exist yet (for example because an earlier task would create
+    it), the upload is predicted with a warning instead of failing.
+seealso:
+  - module: techsquawks.iam.iam_user
+  - module: techsquawks.iam.iam_signing_certificate
+"""
+
+EXAMPLES = r"""
+- name: Give a user an SSH key for CodeCommit
+  techsquawks.iam.iam_ssh_key:
+    user_name: techsquawks-user
+    public_key: "{{ lookup('ansible.builtin.file', 'keys/techsquawks-user.pub') }}"
+  register: ssh_key
+
+- name: Show the SSH user name for ~/.ssh/config (Host git-codecommit.*.amazonaws.com)
+  ansible.builtin.debug:
+    msg: "User {{ ssh_key.ssh_public_key_id }}"
+
+- name: Deactivate the key, found by its body
+  techsquawks.iam.iam_ssh_key:
+    user_name: techsquawks-user
+    public_key: "{{ lookup('ansible.builtin.file', 'keys/techsquawks-user.pub') }}"
+    active: false
+
+- name: Delete a key by its ID
+  techsquawks.iam.iam_ssh_key:
+    user_name: techsquawks-user
+    id: APKAEIBAERJR2EXAMPLE
+    state: absent
+"""
+
+RETURN = r"""
+ssh_public_key:
+  description: The key after the task (predicted in check mode); empty with O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    ssh_public_key_id:
+      description: The key's ID; also the SSH user name for CodeCommit. Null when predicted in check mode.
+      type: str
+      sample: APKAEIBAERJR2EXAMPLE
+    fingerprint:
+      description:
+        - The key's MD5 fingerprint as reported by IAM.
+        - For a predicted upload in check mode, computed locally as AWS does (MD5 of the key blob).
+      type: str
+      sample: "6b:2f:9e:4a:1c:0d:73:55:8e:aa:11:42:c3:7e:00:9f"
+    status:
+      description: V(Active) or V(Inactive).
+      type: str
+      sample: Active
+    upload_date:
+      description: When the key was uploaded (ISO 8601); null when predicted in check mode.
+      type: str
+      sample: "2026-11-28T15:11:50+00:00"
+    user_name:
+      description: The user that owns the key.
+      type: str
+      sample: techsquawks-user
+ssh_public_key_id:
+  description: Same as RV(ssh_public_key.ssh_public_key_id), for convenience.
+  returned: always
+  type: str
+  sample: APKAEIBAERJR2EXAMPLE
+fingerprint:
+  description: Same as RV(ssh_public_key.fingerprint), for convenience.
+  returned: always
+  type: str
+  sample: "6b:2f:9e:4a:1c:0d:73:55:8e:aa:11:42:c3:7e:00:9f"
+removed:
+  description: With O(state=absent), the IDs of the keys deleted (would be, in check mode).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [APKAEIBAERJR2EXAMPLE]
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+
+Key = dict[str, t.Any]
+
+MAX_KEYS_PER_USER = 5
+MIN_RSA_BITS = 2048
+MAX_BODY_LENGTH = 16384
+# ECDSA key types name their curve; the blob repeats it and holds an uncompressed point of this size.
+ECDSA_POINT_SIZES = {"nistp256": 65, "nistp384": 97, "nistp521": 133}
+SSH_KEY_TYPES = ("ssh-rsa", "ssh-ed25519", *(f"ecdsa-sha2-{curve}" for curve in ECDSA_POINT_SIZES))
+_KEY_ID_RE = re.compile(r"^[A-Za-z0-9_]{20,128}$")
+_BODY_RE = re.compile(r"^[\t\n\r\x20-\xff]+$")
+_PEM_RE = re.compile(r"^-----BEGIN (RSA PUBLIC KEY|PUBLIC KEY)-----\s+([A-Za-z0-9+/=\s]+?)\s*-----END \1-----$")
+# DER of the rsaEncryption object identifier (1.2.840.113549.1.1.1).
+_RSA_OID = bytes.fromhex("06092a864886f70d010101")
+
+
+class InvalidKey(ValueError):
+    """The key text is not a usable public key; the message never repeats the key."""
+
+
+class ParsedKey(t.NamedTuple):
+    key_type: str
+    blob: bytes  # the SSH wire-format key blob
+
+    @property
+    def canonical(self) -> str:
+        """The key's identity: type and blob, without comment or formatting."""
+        return f"{self.key_type} {base64.b64encode(self.blob).decode()}"
+
+    @property
+    def fingerprint(self) -> str:
+        """AWS's fingerprint: the MD5 of the key blob as colon-separated hex."""
+        digest = hashlib.md5(self.blob, usedforsecurity=False).hexdigest()
+        return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+# -- parsing (pure) -----------------------------------------------------------------------------
+
+
+def _ssh_string(blob: bytes, offset: int) -> tuple[bytes, int]:
+    if offset + 4 > len(blob):
+        raise InvalidKey("its key data is truncated")
+    length = int.from_bytes(blob[offset : offset + 4], "big")
+    end = offset + 4 + length
+    if end > len(blob):
+        raise InvalidKey("its key data is truncated")
+    return blob[offset + 4 : end], end
+
+
+def _mpint(value: int) -> bytes:
+    """SSH mpint of a positive integer: big-endian, with a leading zero byte when the top bit is set."""
+    data = value.to_bytes((value.bit_length() + 8) // 8, "big")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _ssh_rsa_blob(exponent: int, modulus: int) -> bytes:
+    name = b"ssh-rsa"
+    return len(name).to_bytes(4, "big") + name + _mpint(exponent) + _mpint(modulus)
+
+
+def _check_rsa(exponent: int, modulus: int) -> None:
+    if modulus <= 0 or exponent <= 0:
+        raise InvalidKey("its RSA numbers are not positive")
+    if modulus.bit_length() < MIN_RSA_BITS:
+        raise InvalidKey(f"it is a {modulus.bit_length()}-bit RSA key; AWS requires at least {MIN_RSA_BITS} bits")
+
+
+def _parse_blob(key_type: str, blob: bytes) -> ParsedKey:
+    embedded, offset = _ssh_string(blob, 0)
+    if embedded != key_type.encode():
+        raise InvalidKey(f"its key data is of type '{embedded.decode('ascii', 'replace')[:40]}', not '{key_type}'")
+    if key_type == "ssh-rsa":
+        exponent, offset = _ssh_string(blob, offset)
+        modulus, offset = _ssh_string(blob, offset)
+        if offset != len(blob):
+            raise InvalidKey("its key data has trailing bytes")
+        exp, mod = int.from_bytes(exponent, "big", signed=True), int.from_bytes(modulus, "big", signed=True)
+        _check_rsa(exp, mod)
+        # Re-encoded, so the same RSA key given as PEM or as ssh-rsa has one identity.
+        return ParsedKey(key_type, _ssh_rsa_blob(exp, mod))
+    if key_type == "ssh-ed25519":
+        point, offset = _ssh_string(blob, offset)
+        if len(point) != 32:
+            raise InvalidKey(f"its Ed25519 key is {len(point)} bytes long instead of 32")
+    else:
+        curve = key_type.rsplit("-", 1)[1]
+        named, offset = _ssh_string(blob, offset)
+        point, offset = _ssh_string(blob, offset)
+        if named != curve.encode():
+            raise InvalidKey(f"its key data names curve '{named.decode('ascii', 'replace')[:20]}', not '{curve}'")
+        if len(point) != ECDSA_POINT_SIZES[curve] or point[:1] != b"\x04":
+            raise InvalidKey(f"its ECDSA point is not an uncompressed {curve} point")
+    if offset != len(blob):
+        raise InvalidKey("its key data has trailing bytes")
+    return ParsedKey(key_type, blob)
+
+
+def _der(data: bytes, offset: int, tag: int) -> tuple[bytes, int]:
+    """Read one DER element with the expected tag: (content, offset after it)."""
+    if offset + 2 > len(data) or data[offset] != tag:
+        raise InvalidKey("its PEM data is not an RSA public key")
+    length, offset = data[offset + 1], offset + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4 or offset + size > len(data):
+            raise InvalidKey("its PEM data is not an RSA public key")
+        length, offset = int.from_bytes(data[offset : offset + size], "big"), offset + size
+    if offset + length > len(data):
+        raise InvalidKey("its PEM data is truncated")
+    return data[offset : offset + length], offset + length
+
+
+def _parse_pkcs1(der: bytes) -> ParsedKey:
+    sequence, end = _der(der, 0, 0x30)
+    if end != len(der):
+        raise InvalidKey("its PEM data has trailing bytes")
+    modulus, offset = _der(sequence, 0, 0x02)
+    exponent, offset = _der(sequence, offset, 0x02)
+    if offset != len(sequence):
+        raise InvalidKey("its PEM data is not an RSA public key")
+    exp, mod = int.from_bytes(exponent, "big", signed=True), int.from_bytes(modulus, "big", signed=True)
+    _check_rsa(exp, mod)
+    return ParsedKey("ssh-rsa", _ssh_rsa_blob(exp, mod))
+
+
+def _parse_pem(label: str, text: str) -> ParsedKey:
+    try:
+        der = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidKey("its PEM data is not valid base64") from exc
+    if label == "RSA PUBLIC KEY":
+        return _parse_pkcs1(der)
+    # SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { OID, params }, BIT STRING { RSAPublicKey } }
+    info, end = _der(der, 0, 0x30)
+    algorithm, offset = _der(info, 0, 0x30)
+    if end != len(der) or not algorithm.startswith(_RSA_OID):
+        raise InvalidKey("its PEM data is not an RSA public key (AWS accepts RSA keys in PEM format)")
+    bits, offset = _der(info, offset, 0x03)
+    if offset != len(info) or bits[:1] != b"\x00":
+        raise InvalidKey("its PEM data is not an RSA public key")
+    return _parse_pkcs1(bits[1:])
+
+
+def parse_public_key(text: str) -> ParsedKey:
+    """Parse an OpenSSH one-line key or an RSA PEM public key; raise InvalidKey explaining why not."""
+    text = text.strip()
+    if "PRIVATE KEY" in text:
+        raise InvalidKey("it is a private key; give the public key (ssh-keygen -y -f <private key file>)")
+    pem = _PEM_RE.match(text)
+    if pem:
+        return _parse_pem(pem.group(1), pem.group(2))
+    if text.startswith("-----BEGIN"):
+        raise InvalidKey("its PEM block is not a PUBLIC KEY or RSA PUBLIC KEY block")
+    if "\n" in text or "\r" in text:
+        raise InvalidKey("it spans several lines; give one key on one line")
+    parts = text.split(None, 2)
+    if len(parts) < 2:
+        raise InvalidKey("it is not in OpenSSH format '<type> <base64 key> [comment]'")
+    key_type, encoded = parts[0], parts[1]
+    if key_type not in SSH_KEY_TYPES:
+        raise InvalidKey(f"its type '{key_type[:40]}' is not one of {', '.join(SSH_KEY_TYPES)}")
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidKey("its key data is not valid base64") from exc
+    return _parse_blob(key_type, blob)
+
+
+def canonical_body(text: str | None) -> str | None:
+    """The identity of a key body read from IAM, or the stripped text when it cannot be parsed."""
+    if text is None:
+        return None
+    try:
+        return parse_public_key(text).canonical
+    except InvalidKey:
+        return " ".join(text.split())
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+def key_result(raw: dict[str, t.Any], user_name: str) -> Key:
+    """The snake_case ``ssh_public_key`` return value from an IAM SSHPublicKey structure."""
+    return {
+        "ssh_public_key_id": raw.get("SSHPublicKeyId"),
+        "fingerprint": raw.get("Fingerprint"),
+        "status": raw.get("Status"),
+        "upload_date": _compare.iso8601(raw.get("UploadDate")),
+        "user_name": raw.get("UserName", user_name),
+    }
+
+
+def read_keys(iam: IAM, user_name: str, *, bodies_of: t.Callable[[str], bool]) -> list[Key] | None:
+    """The user's keys, with bodies (``canonical``) fetched for IDs where ``bodies_of(id)``; None if no user."""
+    try:
+        listed = iam.list_ssh_public_keys(user_name)
+    except IAMError as exc:
+        if exc.code == "NoSuchEntity":
+            return None
+        raise
+    keys = []
+    for item in listed:
+        key_id = item["SSHPublicKeyId"]
+        if not bodies_of(key_id):
+            keys.append(dict(key_result(item, user_name), canonical=None))
+            continue
+        # ListSSHPublicKeys has no bodies or fingerprints; the key may vanish between the two calls.
+        raw = iam.get_ssh_public_key(user_name, key_id)
+        if raw is not None:
+            keys.append(dict(key_result(raw, user_name), canonical=canonical_body(raw.get("SSHPublicKeyBody"))))
+    return keys
+
+
+def select_keys(keys: list[Key], *, canonical: str | None, key_id: str | None, user_name: str) -> list[Key]:
+    """The keys the task designates: by ID, by body, or by both (which must then agree)."""
+    by_id = [key for key in keys if key["ssh_public_key_id"] == key_id] if key_id else None
+    by_body = [key for key in keys if key["canonical"] == canonical] if canonical else None
+    if by_id is None:
+        return by_body or []
+    if by_body is None:
+        return by_id
+    if by_id and by_id[0]["canonical"] != canonical:
+        raise ModuleFailure(f"ssh_public_key_id: key {key_id} of user {user_name} holds another key than public_key")
+    if not by_id and by_body:
+        other = by_body[0]["ssh_public_key_id"]
+        raise ModuleFailure(f"ssh_public_key_id: public_key is uploaded for user {user_name} as {other}, not {key_id}")
+    return by_id
+
+
+def public(key: Key | None) -> Key:
+    return {name: value for name, value in (key or {}).items() if name != "canonical"}
+
+
+def ensure_uploaded(
+    iam: IAM, *, check_mode: bool, keys: list[Key], parsed: ParsedKey, params: dict[str, t.Any]
+) -> tuple[bool, Key]:
+    """Upload the key (AWS creates it Active), after checking the per-user limit."""
+    user_name = params["user_name"]
+    if len(keys) >= MAX_KEYS_PER_USER:
+        listed = ", ".join(key["ssh_public_key_id"] for key in keys)
+        raise ModuleFailure(
+            f"public_key: user {user_name} already has {len(keys)} SSH public keys ({listed}), the IAM maximum of "
+            f"{MAX_KEYS_PER_USER}; delete one (state=absent) before uploading another"
+        )
+    if check_mode:
+        predicted = {"SSHPublicKeyId": None, "Fingerprint": parsed.fingerprint, "Status": "Active"}
+        return True, key_result(predicted, user_name)
+    return True, key_result(iam.upload_ssh_public_key(user_name, params["public_key"].strip()), user_name)
+
+
+def ensure_status(iam: IAM, *, check_mode: bool, current: Key, params: dict[str, t.Any]) -> tuple[bool, Key]:
+    desired = "Active" if params["active"] else "Inactive"
+    if current["status"] == desired:
+        return False, current
+    if not check_mode:
+        iam.update_ssh_public_key(params["user_name"], current["ssh_public_key_id"], desired)
+    return True, dict(current, status=desired)
+
+
+def ensure_absent(iam: IAM, *, check_mode: bool, targets: list[Key], params: dict[str, t.Any]) -> tuple[bool, Key]:
+    # Against AWS there is at most one target; emulators accept duplicates, and absent means none is left.
+    if not check_mode:
+        for key in targets:
+            iam.delete_ssh_public_key(params["user_name"], key["ssh_public_key_id"])
+    return bool(targets), {}
+
+
+def run_module(module: IAMModule) -> dict[str, t.Any]:
+    params, iam, check_mode = module.params, module.iam, module.check_mode
+    user_name, key_id = params["user_name"], params["ssh_public_key_id"]
+    parsed = parse_public_key(params["public_key"]) if params["public_key"] else None
+    # Bodies are needed to match by body; by ID alone, only that key's (for its fingerprint).
+    keys = read_keys(iam, user_name, bodies_of=lambda found: parsed is not None or found == key_id)
+    if keys is None and params["state"] == "present":
+        if not check_mode:
+            raise ModuleFailure(f"user_name: user {user_name} does not exist")
+        module.warn(f"User {user_name} does not exist; assuming an earlier task would create it.")
+    keys = keys or []
+    targets = select_keys(keys, canonical=parsed and parsed.canonical, key_id=key_id, user_name=user_name)
+    # moto accepts duplicates: prefer the copy that already has the wanted status.
+    targets.sort(key=lambda key: key["status"] != ("Active" if params["active"] else "Inactive"))
+    before = public(targets[0]) if targets else {}
+
+    if params["state"] == "absent":
+        changed, after = ensure_absent(iam, check_mode=check_mode, targets=targets, params=params)
+        result: dict[str, t.Any] = {"changed": changed, "removed": [key["ssh_public_key_id"] for key in targets]}
+    elif targets:
+        changed, after = ensure_status(iam, check_mode=check_mode, current=public(targets[0]), params=params)
+        result = {"changed": changed}
+    elif parsed is None:
+        raise ModuleFailure(f"ssh_public_key_id: user {user_name} has no SSH public key {key_id}; give public_key")
+    elif key_id:
+        raise ModuleFailure(
+            f"ssh_public_key_id: user {user_name} has no SSH public key {key_id}; omit it to upload public_key"
+        )
+    else:
+        _, after = ensure_uploaded(iam, check_mode=check_mode, keys=keys, parsed=parsed, params=params)
+        _, after = ensure_status(iam, check_mode=check_mode, current=after, params=params)
+        result = {"changed": True}
+
+    result.update(ssh_public_key=after, ssh_public_key_id=after.get("ssh_public_key_id"))
+    result["fingerprint"] = after.get("fingerprint")
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def validate(params: dict[str, t.Any]) -> list[str]:
+    errors = _validate.user_name("user_name", params["user_name"])
+    key_id, body = params["ssh_public_key_id"], params["public_key"]
+    if key_id is not None and not _KEY_ID_RE.match(key_id):
+        errors.append(f"ssh_public_key_id '{key_id[:140]}' must be 20 to 128 letters, digits or underscores")
+    if body is not None:
+        if len(body) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
+            errors.append(f"public_key must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
+        else:
+            try:
+                parse_public_key(body)
+            except InvalidKey as exc:
+                errors.append(f"public_key is not a usable SSH public key: {exc}")
+    return errors
+
+
+def main() -> None:
+    module = IAMModule(
+        argument_spec={
+            "user_name": {"type": "str", "required": True},
+            "public_key": {"type": "str", "no_log": False},
+            "ssh_public_key_id": {"type": "str", "aliases": ["id"], "no_log": False},
+            "active": {"type": "bool", "default": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        },
+        required_one_of=[["public_key", "ssh_public_key_id"]],
+        supports_check_mode=True,
+    )
+    module.fail_on_invalid(validate(module.params))
+    module.execute(run_module)
+
+
+if __name__ == "__main__":
+    main()
