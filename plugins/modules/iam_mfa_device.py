@@ -1,0 +1,413 @@
+#!/usr/bin/python
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_mfa_device
+short_description: Enroll or remove the virtual MFA device of an AWS IAM user
+version_added: 1.0.0
+description:
+  - Makes sure an IAM user has multi-factor authentication, without anyone typing codes.
+  - With O(state=present), a user without any MFA device gets a new virtual MFA device named O(name). The module
+    enables it for the user with two consecutive TOTP codes that it computes from the device's seed (the codes
+    of the previous and of the current 30-second window, so enrolment needs no waiting), then hands the seed
+    over once, as an C(otpauth://) URI that authenticator apps import (most accept it as a QR code), either in
+    the result (RV(otpauth_uri)) or written to O(secret_file).
+  - A user that already has any MFA device enabled (virtual, hardware or FIDO security key) is left alone and no
+    seed is returned. IAM never reveals the seed of an existing device, so it is only available from the run
+    that created the device.
+  - If enabling fails, the virtual device just created is deleted again, so no unassigned device is left behind,
+    and the task fails with the AWS error.
+  - An unassigned virtual device named O(name), left by an interrupted earlier run, is deleted and replaced (its
+    seed was never delivered, so it is useless).
+  - With O(state=absent), the virtual device named O(name) is deactivated (when enabled for the user) and then
+    deleted, as IAM requires. Other MFA devices of the user are not touched.
+  - IAM allows up to 8 MFA devices per user; this module only ever creates one.
+author:
+  - techsquawks.iam contributors
+options:
+  issuer:
+    description:
+      - The issuer shown in authenticator apps next to the user's name, for example a company or account name.
+      - Written into the C(otpauth://) URI as the label prefix and the C(issuer) parameter.
+      - Must not contain a colon, which separates the issuer from the account name in the URI label.
+    type: str
+    default: AWS
+  name:
+    description:
+      - The name of the virtual MFA device. Defaults to O(user_name).
+      - Up to 226 characters of C([A-Za-z0-9_+=,.@-]); the device is created under the path V(/), so its serial
+        number is C(arn:aws:iam::<account id>:mfa/<name>). Device names are unique in the account.
+    type: str
+  secret_file:
+    description:
+      - Write the new device's seed to this file (mode C(0600); missing parent directories are created with mode
+        C(0700)) instead of returning it in the result. RV(otpauth_uri) is then not returned.
+      - Must be an absolute path. An existing file that is readable by group or others, or a symbolic link, is
+        refused before any AWS call.
+      - Written only by the run that creates the device. If the file cannot be written, the device is removed
+        again, so that no device exists whose seed nobody has.
+    type: path
+  secret_format:
+    description:
+      - Format of O(secret_file).
+      - V(json) writes an object with C(user_name), C(serial_number), C(otpauth_uri) and C(base32_seed) (the seed
+        for typing into an app by hand).
+      - V(text) writes the C(otpauth://) URI alone on one line, ready for a QR-code tool such as
+        C(qrencode -t ansiutf8 < file).
+    type: str
+    choices: [json, text]
+    default: json
+  state:
+    description:
+      - V(present) makes sure the user has an MFA device, creating and enabling a virtual one when it has none.
+      - V(absent) deactivates and deletes the virtual device named O(name).
+    type: str
+    choices: [present, absent]
+    default: present
+  user_name:
+    description:
+      - The IAM user whose MFA device is managed. The user must exist, except in check mode.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - techsquawks.iam.connection
+  - techsquawks.iam.connection.attributes
+notes:
+  - The TOTP codes are computed from the clock of the machine that runs the module; if AWS rejects them
+    (C(InvalidAuthenticationCode)), check that this clock is synchronised.
+  - Returns the seed only on the run that creates the device; use C(no_log) on the task (or O(secret_file)).
+seealso:
+  - module: techsquawks.iam.iam_user
+  - name: Google Authenticator key URI format
+    description: The C(otpauth://) URI format that authenticator apps import.
+    link: https://github.com/google/google-authenticator/wiki/Key-Uri-Format
+  - name: RFC 6238 (TOTP)
+    description: The time-based one-time password algorithm of virtual MFA devices.
+    link: https://www.rfc-editor.org/rfc/rfc6238
+"""
+
+EXAMPLES = r"""
+- name: Give a user a virtual MFA device and keep the seed out of the logs
+  techsquawks.iam.iam_mfa_device:
+    user_name: techsquawks-user
+    issuer: Techsquawks
+  register: mfa
+  no_log: true
+
+- name: Deliver the seed to a private file instead of the task result
+  techsquawks.iam.iam_mfa_device:
+    user_name: techsquawks-user
+    issuer: Techsquawks
+    secret_file: /srv/credentials/techsquawks-user/mfa.json
+  no_log: true
+
+- name: Write only the otpauth URI, ready for a QR code (qrencode -t ansiutf8 < mfa.uri)
+  techsquawks.iam.iam_mfa_device:
+    user_name: techsquawks-user
+    name: techsquawks-user-phone
+    secret_file: /srv/credentials/techsquawks-user/mfa.uri
+    secret_format: text
+  no_log: true
+
+- name: Remove the user's virtual MFA device (deactivated first, then deleted)
+  techsquawks.iam.iam_mfa_device:
+    user_name: techsquawks-user
+    state: absent
+"""
+
+RETURN = r"""
+serial_number:
+  description:
+    - With O(state=present), the serial number of the user's MFA device (predicted in check mode); the ARN of a
+      virtual device, or the serial of a hardware or FIDO device the user already had.
+    - With O(state=absent), the serial number of the device that was (or would be) removed, else null.
+  returned: always
+  type: str
+  sample: arn:aws:iam::123456789012:mfa/techsquawks-user
+mfa_device:
+  description: The user's MFA device after the task; empty with O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    serial_number:
+      description: The device's serial number.
+      type: str
+      sample: arn:aws:iam::123456789012:mfa/techsquawks-user
+    user_name:
+      description: The user the device is enabled for.
+      type: str
+      sample: techsquawks-user
+    enable_date:
+      description: When the device was enabled for the user (ISO 8601); null in check mode before creation.
+      type: str
+      sample: "2026-11-28T15:11:50+00:00"
+otpauth_uri:
+  description:
+    - The new device's seed as an C(otpauth://totp/) URI for authenticator apps. A secret.
+  returned: when this run created the device and O(secret_file) is not set
+  type: str
+  sample: otpauth://totp/Techsquawks:techsquawks-user?secret=JBSWY3DPEHPK3PXP&issuer=Techsquawks
+secret_file:
+  description: The file the seed was written to.
+  returned: when this run created the device and O(secret_file) is set
+  type: str
+  sample: /srv/credentials/techsquawks-user/mfa.json
+"""
+
+import datetime
+import time
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _totp, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils._aws import BotoCoreError, ClientError
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+
+Device = dict[str, t.Any]
+
+DEVICE_NAME_MAX = 226  # a serial number (arn:aws:iam::<12 digits>:mfa/<name>) is at most 256 characters
+VIRTUAL_MARKER = ":mfa/"
+
+
+def device_result(raw: dict[str, t.Any]) -> Device:
+    """The snake_case ``mfa_device`` return value from a ListMFADevices item."""
+    return {
+        "serial_number": raw["SerialNumber"],
+        "user_name": raw.get("UserName"),
+        "enable_date": _compare.iso8601(raw.get("EnableDate")),
+    }
+
+
+def virtual_serial(arn: str, name: str) -> str:
+    """The serial number of the virtual device ``name`` under path /, from any IAM or STS ARN of the account."""
+    partition, account = arn.split(":")[1], arn.split(":")[4]
+    return f"arn:{partition}:iam::{account}{VIRTUAL_MARKER}{name}"
+
+
+def same_serial(left: str, right: str) -> bool:
+    # IAM names, device names included, are not distinguished by case.
+    return left.lower() == right.lower()
+
+
+def pick_device(devices: list[dict[str, t.Any]], serial: str) -> dict[str, t.Any] | None:
+    """The device named by ``serial`` if the user has it, else the user's first virtual device, else any."""
+    for device in devices:
+        if same_serial(device["SerialNumber"], serial):
+            return device
+    virtual = [device for device in devices if VIRTUAL_MARKER in device["SerialNumber"]]
+    return (virtual or devices or [None])[0]
+
+
+def has_unassigned(iam: IAM, serial: str) -> bool:
+    """Whether an unassigned virtual device with this serial exists (an earlier run died before enabling it)."""
+    return any(same_serial(device["SerialNumber"], serial) for device in iam.list_virtual_mfa_devices("Unassigned"))
+
+
+def seed_text(raw: t.Any) -> str:
+    # boto3 returns the blob as bytes holding the base32 text.
+    return raw.decode("ascii") if isinstance(raw, bytes | bytearray) else str(raw)
+
+
+def discard(iam: IAM, serial: str, cause: Exception, *, deactivate_for: str | None = None) -> None:
+    """Remove a device this run created and could not hand over; a failure to do so is added to ``cause``."""
+    try:
+        if deactivate_for:
+            iam.deactivate_mfa_device(deactivate_for, serial)
+        iam.delete_virtual_mfa_device(serial)
+    except IAMError as cleanup:
+        raise IAMError(
+            f"{cause}; the virtual MFA device {serial} could not be removed afterwards: {cleanup}",
+            getattr(cause, "code", None) or cleanup.code,
+            getattr(cause, "response", None) or cleanup.response,
+        ) from cleanup
+
+
+def enroll(iam: IAM, user_name: str, name: str) -> tuple[dict[str, t.Any], str]:
+    """Create the virtual device and enable it for the user with two consecutive codes; return (device, seed)."""
+    try:
+        created = iam.create_virtual_mfa_device(name)
+    except IAMError as exc:
+        if exc.code == "EntityAlreadyExists":
+            raise ModuleFailure(
+                f"name: a virtual MFA device named {name} already exists and is assigned to another user; "
+                "choose another device name"
+            ) from exc
+        raise
+    serial = created["SerialNumber"]
+    seed = seed_text(created["Base32StringSeed"])
+    code1, code2 = _totp.consecutive_codes(seed, time.time())
+    # The device was created a moment ago: a NoSuchEntity answer from another IAM endpoint is propagation delay.
+    iam.mark_fresh(user_name)
+    try:
+        iam.enable_mfa_device(user_name, serial, code1, code2)
+    except IAMError as exc:
+        failure = exc
+        if exc.code == "InvalidAuthenticationCode":
+            failure = IAMError(
+                f"{exc} (the codes were computed from this machine's clock: check that it is synchronised)",
+                exc.code,
+                exc.response,
+            )
+        discard(iam, serial, failure)
+        raise failure from None
+    enabled = {"SerialNumber": serial, "UserName": user_name, "EnableDate": datetime.datetime.now(datetime.UTC)}
+    return enabled, seed
+
+
+def deliver(params: dict[str, t.Any], device: dict[str, t.Any], seed: str) -> dict[str, t.Any]:
+    """The secret part of the result: the otpauth URI, or the file it was written to."""
+    uri = _totp.otpauth_uri(seed, params["user_name"], params["issuer"])
+    if not params["secret_file"]:
+        return {"otpauth_uri": uri}
+    if params["secret_format"] == "text":  # noqa: S105 - a file format's name, not a password
+        content = uri + "\n"
+    else:
+        content = _delivery.render_json(
+            {
+                "base32_seed": seed,
+                "otpauth_uri": uri,
+                "serial_number": device["SerialNumber"],
+                "user_name": params["user_name"],
+            }
+        )
+    path = _delivery.write_secret(params["secret_file"], lambda _existing: content)
+    return {"secret_file": path}
+
+
+def ensure_present(
+    iam: IAM, *, check_mode: bool, params: dict[str, t.Any], serial: str, devices: list[dict[str, t.Any]]
+) -> tuple[bool, dict[str, t.Any], dict[str, t.Any], list[str]]:
+    """Enroll a virtual device unless the user has MFA; return (changed, device, secret result, warnings)."""
+    existing = pick_device(devices, serial)
+    if existing is not None:
+        return False, existing, {}, []
+    warnings: list[str] = []
+    user_name, name = params["user_name"], params["name"] or params["user_name"]
+    if has_unassigned(iam, serial):
+        warnings.append(
+            f"The unassigned virtual MFA device {serial}, left by an earlier run that did not enable it, is "
+            "deleted and replaced (its seed was never delivered)."
+        )
+        if not check_mode:
+            iam.delete_virtual_mfa_device(serial)
+    if check_mode:
+        return True, {"SerialNumber": serial, "UserName": user_name}, {}, warnings
+    device, seed = enroll(iam, user_name, name)
+    try:
+        secret = deliver(params, device, seed)
+    except _delivery.DeliveryError as exc:
+        failure = ModuleFailure(
+            f"secret_file: {exc}; the new MFA device was removed again so that its seed is not lost"
+        )
+        discard(iam, device["SerialNumber"], failure, deactivate_for=user_name)
+        raise failure from None
+    return True, device, secret, warnings
+
+
+def ensure_absent(
+    iam: IAM, *, check_mode: bool, user_name: str, serial: str, devices: list[dict[str, t.Any]]
+) -> str | None:
+    """Deactivate (if enabled for the user) and delete the virtual device; return its serial, or None if absent."""
+    enabled = next((device for device in devices if same_serial(device["SerialNumber"], serial)), None)
+    if enabled is not None:
+        serial = enabled["SerialNumber"]
+        if not check_mode:
+            # DeleteVirtualMFADevice refuses (DeleteConflict) while the device is still assigned to a user.
+            iam.deactivate_mfa_device(user_name, serial)
+            iam.delete_virtual_mfa_device(serial)
+        return serial
+    if has_unassigned(iam, serial):
+        if not check_mode:
+            iam.delete_virtual_mfa_device(serial)
+        return serial
+    # A device of that name assigned to another user is not this user's to remove.
+    return None
+
+
+def account_arn(module: IAMModule) -> str:
+    """The caller's ARN from STS, for predicting a serial number in check mode when the user does not exist yet."""
+    try:
+        return module.client("sts").get_caller_identity()["Arn"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ModuleFailure(f"user_name: cannot predict the MFA serial number (STS GetCallerIdentity: {exc})") from exc
+
+
+def diff_of(devices: list[dict[str, t.Any]]) -> dict[str, list[str]]:
+    return {"serial_numbers": sorted(device["SerialNumber"] for device in devices)}
+
+
+def run_module(module: IAMModule) -> dict[str, t.Any]:
+    params, iam, check_mode = module.params, module.iam, module.check_mode
+    user_name = params["user_name"]
+    name = params["name"] or user_name
+    user = iam.get_user(user_name)
+    present = params["state"] == "present"
+
+    if user is None:
+        if not present:
+            return {"changed": False, "serial_number": None, "mfa_device": {}}
+        if not check_mode:
+            raise ModuleFailure(f"user_name: IAM user {user_name} does not exist; create it first (iam_user)")
+        # In check mode the user may be created by an earlier task of the same play.
+        serial = virtual_serial(account_arn(module), name)
+        predicted = {"serial_number": serial, "user_name": user_name, "enable_date": None}
+        result = {"changed": True, "serial_number": serial, "mfa_device": predicted}
+        if module._diff:
+            result["diff"] = {"before": diff_of([]), "after": {"serial_numbers": [serial]}}
+        return result
+
+    serial = virtual_serial(user["Arn"], name)
+    devices = iam.list_mfa_devices(user_name)
+    result: dict[str, t.Any]
+    if present:
+        changed, device, secret, warnings = ensure_present(
+            iam, check_mode=check_mode, params=params, serial=serial, devices=devices
+        )
+        for warning in warnings:
+            module.warn(warning)
+        after = devices if not changed else [*devices, device]
+        mfa_device = device_result(device)
+        result = {"changed": changed, "serial_number": mfa_device["serial_number"], "mfa_device": mfa_device, **secret}
+    else:
+        removed = ensure_absent(iam, check_mode=check_mode, user_name=user_name, serial=serial, devices=devices)
+        after = [device for device in devices if not same_serial(device["SerialNumber"], serial)]
+        result = {"changed": removed is not None, "serial_number": removed, "mfa_device": {}}
+    if module._diff:
+        result["diff"] = {"before": diff_of(devices), "after": diff_of(after)}
+    return result
+
+
+def validate(params: dict[str, t.Any]) -> list[str]:
+    errors = _validate.user_name("user_name", params["user_name"])
+    errors += _validate.user_name("name", params["name"], DEVICE_NAME_MAX)
+    issuer = params["issuer"]
+    if not issuer:
+        errors.append("issuer must not be empty")
+    elif ":" in issuer:
+        errors.append(f"issuer '{issuer}' must not contain ':', which separates issuer and account in the URI")
+    if params["secret_file"]:
+        errors += [f"secret_file {problem}" for problem in _delivery.check_destination(params["secret_file"])]
+    return errors
+
+
+def main() -> None:
+    module = IAMModule(
+        argument_spec={
+            "user_name": {"type": "str", "required": True},
+            "name": {"type": "str"},
+            "issuer": {"type": "str", "default": "AWS"},
+            "secret_file": {"type": "path", "no_log": False},
+            "secret_format": {"type": "str", "default": "json", "choices": ["json", "text"], "no_log": False},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        },
+        supports_check_mode=True,
+    )
+    module.fail_on_invalid(validate(module.params))
+    module.execute(run_module)
+
+
+if __name__ == "__main__":
+    main()
