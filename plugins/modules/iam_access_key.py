@@ -1,0 +1,548 @@
+#!/usr/bin/python
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_access_key
+short_description: Keep one working access key per IAM user, rotate it safely and deliver its secret to a file
+version_added: 1.0.0
+description:
+  - Without O(id), ensures that the user has one active access key. A key is created only when the user
+    has no active key, so running the task again never creates another one.
+  - With O(rotate_after_days), replaces the newest active key when it is older than that many days, the
+    way AWS recommends. The new key is created first and proven to work (O(verify)); only then is the old
+    key retired (O(retire)). AWS allows two keys per user, active or inactive; to make room, an
+    B(inactive) key is deleted first. An active key is never deleted to make room; when the user already
+    has two active keys the task fails before changing anything.
+  - With O(id), activates, deactivates (O(active)) or deletes (O(state=absent)) that key.
+  - The secret access key of a new key is returned as RV(secret_access_key) on the run that created it
+    and never again, or, with O(secret_file), written to a file with mode C(0600) and left out of the
+    result entirely.
+  - If a new key cannot be verified or its secret cannot be written, it is deleted again and no key is
+    retired, so a failed run never leaves a key whose secret nobody holds.
+author:
+  - techsquawks.iam contributors
+options:
+  active:
+    description:
+      - With O(id), V(true) activates and V(false) deactivates that key.
+      - Without O(id) only V(true) is meaningful (the key that is ensured is always active).
+    type: bool
+  id:
+    description:
+      - The ID of an existing access key of the user, to activate, deactivate or delete.
+      - Keys cannot be created with a chosen ID; leave O(id) unset to create one.
+    type: str
+    aliases: [access_key_id]
+  retire:
+    description:
+      - What happens to the old key after a rotation has proven the new one works.
+      - V(deactivate) keeps it, inactive, so it can be reactivated if something still needs it;
+        the next rotation deletes it to make room.
+      - V(delete) deletes it at once.
+    type: str
+    choices: [deactivate, delete]
+    default: deactivate
+  rotate_after_days:
+    description:
+      - Rotate when the newest active key was created at least this many days ago.
+      - V(0) rotates on every run (for example to replace a leaked key during an incident).
+      - Cannot be combined with O(id).
+    type: int
+  secret_file:
+    description:
+      - Absolute path of a file to write the secret of a new key to, instead of returning it.
+      - The file is written atomically with mode C(0600); a missing parent directory is created with mode
+        C(0700). It is written on the host the module runs on (use C(delegate_to) to choose it).
+      - An existing file that group or others can read, a symbolic link or a directory is refused before
+        any AWS call.
+      - Written only on a run that creates a key; otherwise the file is left alone.
+    type: path
+  secret_format:
+    description:
+      - Format of O(secret_file).
+      - V(credentials) is the AWS shared-credentials format, with the user's name as the profile name;
+        other profiles already in the file are kept.
+      - V(json) is the format of the AWS CLI C(credential_process) setting
+        (C(Version), C(AccessKeyId), C(SecretAccessKey)).
+    type: str
+    choices: [credentials, json]
+    default: credentials
+  state:
+    description:
+      - V(present) ensures an active key (or sets the status of O(id)); V(absent) deletes the key O(id).
+    type: str
+    choices: [present, absent]
+    default: present
+  user_name:
+    description:
+      - The name of the IAM user who owns the keys.
+    type: str
+    required: true
+    aliases: [user, username]
+  verify:
+    description:
+      - Prove that a new key works before the task returns, and before the old key is retired. STS
+        C(GetCallerIdentity) signed with the new key must answer the user's ARN.
+      - Retried with backoff while IAM propagates the new key, for up to O(verify_timeout) seconds.
+      - With V(false) the old key is retired right after the new one is created.
+    type: bool
+    default: true
+  verify_timeout:
+    description:
+      - How many seconds O(verify) waits for a new key to work before giving up.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - techsquawks.iam.connection
+  - techsquawks.iam.connection.attributes
+notes:
+  - The secret is never part of the diff, of warnings or of error messages. When it is returned in the
+    result, set C(no_log) on the task, or use O(secret_file) instead.
+  - Rotation steps, in order. Delete an inactive key if the user already has two keys; create the new key;
+    verify it; write O(secret_file); retire the old key.
+seealso:
+  - module: techsquawks.iam.iam_access_key_info
+  - module: techsquawks.iam.iam_user
+  - name: Rotating access keys (AWS)
+    description: The create, verify, deactivate, delete sequence this module follows.
+    link: https://docs.aws.amazon.com/IAM/latest/UserGuide/id-credentials-access-keys-update.html
+"""
+
+EXAMPLES = r"""
+- name: Ensure the user has one active key, and write its secret to a credentials file (never printed)
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+    secret_file: /home/ops/.aws/credentials.d/techsquawks-user
+  delegate_to: localhost
+
+- name: Ensure a key and get the secret in the result (only on the run that creates the key)
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+  register: key
+  no_log: true
+
+- name: Rotate every 90 days; the old key is deactivated once the new one works
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+    rotate_after_days: 90
+    secret_file: /etc/app/aws-credentials.json
+    secret_format: json
+
+- name: Incident response, replace the key now and delete the old one
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+    rotate_after_days: 0
+    retire: delete
+    secret_file: /root/new-credentials
+
+- name: Read the user's keys
+  techsquawks.iam.iam_access_key_info:
+    user_name: techsquawks-user
+  register: keys
+
+- name: Deactivate the oldest key
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+    id: "{{ keys.access_keys[0].access_key_id }}"
+    active: false
+
+- name: Delete it
+  techsquawks.iam.iam_access_key:
+    user_name: techsquawks-user
+    id: "{{ keys.access_keys[0].access_key_id }}"
+    state: absent
+"""
+
+RETURN = r"""
+access_key:
+  description:
+    - The key the task is about, after the task (predicted in check mode, where a new key has no ID yet).
+    - Without O(id), the newest active key. Empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    access_key_id:
+      description: The key's ID (null for a key that check mode predicts).
+      type: str
+      sample: AKIA2EXAMPLE7KEYID
+    status:
+      description: V(Active) or V(Inactive).
+      type: str
+      sample: Active
+    create_date:
+      description: When the key was created (ISO 8601).
+      type: str
+      sample: "2026-11-28T15:11:50+00:00"
+    user_name:
+      description: The user who owns the key.
+      type: str
+      sample: techsquawks-user
+secret_access_key:
+  description:
+    - The secret of the key created by this run. Set C(no_log) on the task.
+  returned: when a key was created and O(secret_file) is not set
+  type: str
+  sample: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+secret_file:
+  description: The file the secret of the new key was written to (would be, in check mode).
+  returned: when a key was created and O(secret_file) is set
+  type: str
+  sample: /home/ops/.aws/credentials.d/techsquawks-user
+retired_keys:
+  description:
+    - Keys this run deactivated or deleted (would, in check mode), including an inactive key deleted to
+      make room for a new one.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    access_key_id:
+      description: The key's ID.
+      type: str
+      sample: AKIA2EXAMPLE7KEYID
+    action:
+      description: V(deactivated) or V(deleted).
+      type: str
+      sample: deactivated
+"""
+
+import dataclasses
+import datetime
+import functools
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils._credentials import wait_for_credentials
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+
+# IAM allows two access keys per user, active or inactive.
+KEY_LIMIT = 2
+ACTIVE = "Active"
+INACTIVE = "Inactive"
+# botocore accessKeyIdType: 16 to 128 word characters.
+ACCESS_KEY_ID_MIN = 16
+ACCESS_KEY_ID_MAX = 128
+RETIRED = {"deactivate": "deactivated", "delete": "deleted"}
+
+# A key as ListAccessKeys describes it; a key predicted in check mode has AccessKeyId None.
+Key = dict[str, t.Any]
+Prove = t.Callable[[str, str], None]
+Deliver = t.Callable[[str, str], str]
+
+
+@dataclasses.dataclass
+class Outcome:
+    """The user's keys after the task (predicted in check mode) and what the task did to get there."""
+
+    keys: list[Key]
+    key: Key | None = None
+    retired: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    secret: str | None = None
+    secret_file: str | None = None
+
+
+@dataclasses.dataclass
+class Plan:
+    """A new key to create: inactive keys deleted first to make room, active keys retired once it works."""
+
+    make_room: list[Key]
+    retire: list[Key]
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def key_result(key: Key | None) -> dict[str, t.Any]:
+    if key is None:
+        return {}
+    return {
+        "access_key_id": key["AccessKeyId"],
+        "status": key["Status"],
+        "create_date": _compare.iso8601(key.get("CreateDate")),
+        "user_name": key["UserName"],
+    }
+
+
+def oldest_first(keys: list[Key]) -> list[Key]:
+    """Keys by creation date; a key predicted in check mode (no date yet) is the newest."""
+    return sorted(keys, key=lambda key: (key.get("CreateDate") is None, key.get("CreateDate") or 0))
+
+
+def key_view(keys: list[Key]) -> dict[str, t.Any]:
+    """What the diff shows: key IDs and statuses, oldest first, never secrets."""
+    return {"access_keys": [{"access_key_id": k["AccessKeyId"], "status": k["Status"]} for k in oldest_first(keys)]}
+
+
+def newest_active(keys: list[Key]) -> Key | None:
+    active = [key for key in oldest_first(keys) if key["Status"] == ACTIVE]
+    return active[-1] if active else None
+
+
+def rotation_due(key: Key, days: int, when: datetime.datetime) -> bool:
+    return when - key["CreateDate"] >= datetime.timedelta(days=days)
+
+
+def plan_new_key(keys: list[Key], rotate_after_days: int | None, when: datetime.datetime) -> Plan | None:
+    """Whether a key must be created (none active, or rotation due), and which keys that affects.
+
+    Raises ModuleFailure, before any change, when making room would mean deleting an active key.
+    """
+    current = newest_active(keys)
+    if current is not None and (rotate_after_days is None or not rotation_due(current, rotate_after_days, when)):
+        return None
+    active = [key for key in oldest_first(keys) if key["Status"] == ACTIVE]
+    inactive = [key for key in oldest_first(keys) if key["Status"] != ACTIVE]
+    excess = len(keys) + 1 - KEY_LIMIT
+    if excess > len(inactive):
+        user = keys[0]["UserName"]
+        ids = ", ".join(key["AccessKeyId"] for key in active)
+        raise ModuleFailure(
+            f"rotate_after_days: user {user} already has {len(active)} active access keys ({ids}), the most IAM "
+            "allows; a new key would need room that only deleting an active key could make, which this module "
+            "never does. Deactivate the key that is no longer in use (id: <key>, active: false) and run again",
+            access_keys=[key["AccessKeyId"] for key in keys],
+        )
+    return Plan(make_room=inactive[: max(excess, 0)], retire=active)
+
+
+def retire_key(iam: IAM, key: Key, action: str) -> None:
+    if action == "delete":
+        iam.delete_access_key(key["UserName"], key["AccessKeyId"])
+    else:
+        iam.update_access_key(key["UserName"], key["AccessKeyId"], INACTIVE)
+
+
+def predict(keys: list[Key], plan: Plan, action: str, new: Key) -> Outcome:
+    """The keys after ``plan`` is carried out with ``new`` as the new key."""
+    retired = [{"access_key_id": key["AccessKeyId"], "action": "deleted"} for key in plan.make_room]
+    retired += [{"access_key_id": key["AccessKeyId"], "action": RETIRED[action]} for key in plan.retire]
+    gone = plan.make_room + (plan.retire if action == "delete" else [])
+    after = [dict(key, Status=INACTIVE) if key in plan.retire else key for key in keys if key not in gone]
+    return Outcome(keys=[*after, new], key=new, retired=retired)
+
+
+def abandon_new_key(iam: IAM, new: Key, exc: IAMError | ModuleFailure, secret_file: str | None) -> ModuleFailure:
+    """After a failure, delete the new key unless its secret already reached a file; say what was left."""
+    details = exc.details if isinstance(exc, ModuleFailure) else {"error_code": exc.code}
+    key_id = new["AccessKeyId"]
+    if secret_file:
+        return ModuleFailure(
+            f"{exc}. The new access key {key_id} works and its secret is in {secret_file}, but the old key was not "
+            "retired: fix the cause, then deactivate the old key (id, active: false)",
+            **details,
+        )
+    try:
+        iam.delete_access_key(new["UserName"], key_id)
+    except IAMError as undo:
+        return ModuleFailure(f"{exc}. Deleting the unusable new access key {key_id} failed too: {undo}", **details)
+    return ModuleFailure(f"{exc}. The new access key {key_id} was deleted again and no key was retired", **details)
+
+
+def ensure_new_key(
+    iam: IAM,
+    *,
+    check_mode: bool,
+    user: str,
+    keys: list[Key],
+    plan: Plan,
+    retire: str,
+    prove: Prove | None,
+    deliver: Deliver | None,
+) -> Outcome:
+    """Make room, create the key, prove it works, deliver its secret, then retire the old key."""
+    if check_mode:
+        return predict(
+            keys, plan, retire, {"AccessKeyId": None, "Status": ACTIVE, "CreateDate": None, "UserName": user}
+        )
+    for key in plan.make_room:
+        iam.delete_access_key(user, key["AccessKeyId"])
+    created = iam.create_access_key(user)
+    secret = created.pop("SecretAccessKey")
+    outcome = predict(keys, plan, retire, created)
+    try:
+        if prove:
+            prove(created["AccessKeyId"], secret)
+        if deliver:
+            outcome.secret_file = deliver(created["AccessKeyId"], secret)
+        for key in plan.retire:
+            retire_key(iam, key, retire)
+    except (IAMError, ModuleFailure) as exc:
+        raise abandon_new_key(iam, created, exc, outcome.secret_file) from exc
+    if not deliver:
+        outcome.secret = secret
+    return outcome
+
+
+def ensure_status(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key, active: bool | None) -> Outcome:
+    desired = ACTIVE if active else INACTIVE
+    if active is None or current["Status"] == desired:
+        return Outcome(keys=keys, key=current)
+    if not check_mode:
+        iam.update_access_key(current["UserName"], current["AccessKeyId"], desired)
+    after = dict(current, Status=desired)
+    retired = [] if active else [{"access_key_id": current["AccessKeyId"], "action": "deactivated"}]
+    return Outcome(keys=[after if key is current else key for key in keys], key=after, retired=retired)
+
+
+def ensure_absent(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key | None) -> Outcome:
+    if current is None:
+        return Outcome(keys=keys)
+    if not check_mode:
+        iam.delete_access_key(current["UserName"], current["AccessKeyId"])
+    remaining = [key for key in keys if key is not current]
+    return Outcome(keys=remaining, retired=[{"access_key_id": current["AccessKeyId"], "action": "deleted"}])
+
+
+def read_keys(iam: IAM, user: str) -> list[Key] | None:
+    """The user's keys, or None when the user does not exist."""
+    try:
+        return iam.list_access_keys(user)
+    except IAMError as exc:
+        if exc.code == "NoSuchEntity":
+            return None
+        raise
+
+
+def prove_key(client_with_credentials: t.Callable[..., t.Any], arn: str, timeout: int, key_id: str, secret: str):
+    """Fail unless STS, asked with the new key, answers the user's ARN within ``timeout`` seconds."""
+    sts = client_with_credentials("sts", key_id, secret)
+    try:
+        wait_for_credentials(sts, arn, timeout=timeout, what=f"new access key {key_id}")
+    except IAMError as exc:
+        raise ModuleFailure(f"verify: {exc}", error_code=exc.code) from exc
+
+
+def deliver_secret(path: str, file_format: str, user: str, key_id: str, secret: str) -> str:
+    """Write the new key's credentials to ``path`` (0600) in ``file_format``; return the path."""
+    if file_format == "json":
+
+        def render(_existing: str | None) -> str:
+            return _delivery.render_json({"Version": 1, "AccessKeyId": key_id, "SecretAccessKey": secret})
+    else:
+
+        def render(existing: str | None) -> str:
+            values = {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
+            return _delivery.render_credentials(user, values, existing)
+
+    try:
+        return _delivery.write_secret(path, render)
+    except _delivery.DeliveryError as exc:
+        raise ModuleFailure(f"secret_file: {exc}") from exc
+
+
+def ensure_one_active(module: IAMModule, keys: list[Key]) -> Outcome:
+    params, iam, user = module.params, module.iam, module.params["user_name"]
+    plan = plan_new_key(keys, params["rotate_after_days"], now())
+    if plan is None:
+        return Outcome(keys=keys, key=newest_active(keys))
+    prove = deliver = None
+    if params["verify"] and not module.check_mode:
+        # The ARN that GetCallerIdentity must answer for the new key, read before anything changes.
+        arn = iam.get_user(user)["Arn"]
+        prove = functools.partial(prove_key, module.client_with_credentials, arn, params["verify_timeout"])
+    if params["secret_file"]:
+        deliver = functools.partial(deliver_secret, params["secret_file"], params["secret_format"], user)
+    outcome = ensure_new_key(
+        iam,
+        check_mode=module.check_mode,
+        user=user,
+        keys=keys,
+        plan=plan,
+        retire=params["retire"],
+        prove=prove,
+        deliver=deliver,
+    )
+    if module.check_mode and params["secret_file"]:
+        outcome.secret_file = params["secret_file"]
+    return outcome
+
+
+def run_module(module: IAMModule) -> dict[str, t.Any]:
+    params, iam, check_mode = module.params, module.iam, module.check_mode
+    user, key_id = params["user_name"], params["id"]
+    keys = read_keys(iam, user)
+    if keys is None and params["state"] == "present" and not (check_mode and key_id is None):
+        # In check mode an earlier task may be about to create the user: predict its first key.
+        raise ModuleFailure(f"user_name: IAM user {user} does not exist")
+    keys = keys or []
+    current = next((key for key in keys if key["AccessKeyId"] == key_id), None)
+
+    if params["state"] == "absent":
+        outcome = ensure_absent(iam, check_mode=check_mode, keys=keys, current=current)
+    elif key_id:
+        if current is None:
+            raise ModuleFailure(f"id: user {user} has no access key {key_id}")
+        outcome = ensure_status(iam, check_mode=check_mode, keys=keys, current=current, active=params["active"])
+    else:
+        outcome = ensure_one_active(module, keys)
+
+    before, after = key_view(keys), key_view(outcome.keys)
+    result: dict[str, t.Any] = {
+        "changed": before != after,
+        "access_key": key_result(outcome.key),
+        "retired_keys": outcome.retired,
+    }
+    if outcome.secret is not None:
+        result["secret_access_key"] = outcome.secret
+    if outcome.secret_file is not None:
+        result["secret_file"] = outcome.secret_file
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def validate(params: dict[str, t.Any]) -> list[str]:
+    errors = _validate.user_name("user_name", params["user_name"])
+    key_id = params["id"]
+    if key_id is not None and not (
+        ACCESS_KEY_ID_MIN <= len(key_id) <= ACCESS_KEY_ID_MAX and key_id.isascii() and key_id.isalnum()
+    ):
+        errors.append(
+            f"id '{key_id}' is not an access key ID ({ACCESS_KEY_ID_MIN} to {ACCESS_KEY_ID_MAX} letters and digits)"
+        )
+    if params["state"] == "absent" and not key_id:
+        errors.append("id is required with state=absent (the key to delete)")
+    if params["active"] is False and not key_id:
+        errors.append("active=false requires id (the key to deactivate)")
+    if params["rotate_after_days"] is not None and params["rotate_after_days"] < 0:
+        errors.append(f"rotate_after_days must be 0 or more, not {params['rotate_after_days']}")
+    if params["verify_timeout"] < 1:
+        errors.append(f"verify_timeout must be at least 1 second, not {params['verify_timeout']}")
+    if params["secret_file"]:
+        errors += [f"secret_file: {problem}" for problem in _delivery.check_destination(params["secret_file"])]
+    return errors
+
+
+def main() -> None:
+    module = IAMModule(
+        argument_spec={
+            "user_name": {"type": "str", "required": True, "aliases": ["user", "username"]},
+            "id": {"type": "str", "aliases": ["access_key_id"], "no_log": False},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            "active": {"type": "bool"},
+            "rotate_after_days": {"type": "int"},
+            "retire": {"type": "str", "default": "deactivate", "choices": ["deactivate", "delete"]},
+            "verify": {"type": "bool", "default": True},
+            "verify_timeout": {"type": "int", "default": 60},
+            "secret_file": {"type": "path", "no_log": False},
+            "secret_format": {
+                "type": "str",
+                "default": "credentials",
+                "choices": ["credentials", "json"],
+                "no_log": False,
+            },
+        },
+        mutually_exclusive=[("id", "rotate_after_days")],
+        supports_check_mode=True,
+    )
+    module.fail_on_invalid(validate(module.params))
+    module.execute(run_module)
+
+
+if __name__ == "__main__":
+    main()
