@@ -453,7 +453,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     if key_id is not None and not _KEY_ID_RE.match(key_id):
         errors.append(f"ssh_public_key_id '{key_id[:140]}' must be 20 to 128 letters, digits or underscores")
     if body is not None:
-        if len(body) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
+        if len(body.strip()) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
             errors.append(f"public_key must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
         else:
             try:
