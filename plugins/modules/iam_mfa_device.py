@@ -239,8 +239,6 @@ def enroll(iam: IAM, user_name: str, name: str) -> tuple[dict[str, t.Any], str]:
     serial = created["SerialNumber"]
     seed = seed_text(created["Base32StringSeed"])
     code1, code2 = _totp.consecutive_codes(seed, time.time())
-    # The device was created a moment ago: a NoSuchEntity answer from another IAM endpoint is propagation delay.
-    iam.mark_fresh(user_name)
     try:
         iam.enable_mfa_device(user_name, serial, code1, code2)
     except IAMError as exc:
