@@ -497,3 +497,11 @@ class IAM:
     def _unsupported(self, what: str, reason: str) -> list[t.Any]:
         self.warnings.append(f"Could not {what} ({reason}); treating it as none.")
         return []
+
+
+def get_caller_identity(sts_client: t.Any) -> dict[str, t.Any]:
+    """STS GetCallerIdentity (Account, Arn, UserId), with the same error translation as the IAM verbs."""
+    try:
+        return sts_client.get_caller_identity()
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, "get caller identity from STS") from exc
