@@ -112,7 +112,7 @@ def build_session(params: dict[str, t.Any]) -> t.Any:
 def create_client(session: t.Any, service: str, params: dict[str, t.Any], max_attempts: int = MAX_ATTEMPTS) -> t.Any:
     """Create a boto3 client for ``service`` with the shared retry and user-agent configuration."""
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra=f"techsquawks.iam/{COLLECTION_VERSION}",
         connect_timeout=10,
         read_timeout=30,

@@ -89,7 +89,7 @@ class IAM:
                 return getattr(self.client, operation)(**params)
             except (ClientError, BotoCoreError) as exc:
                 code = error_code(exc)
-                transient = code in ALWAYS_TRANSIENT or (code == "NoSuchEntity" and user in self._fresh)
+                transient = code in ALWAYS_TRANSIENT or self._not_yet_visible(code, user, exc)
                 if transient and _sleep_backoff(attempt, deadline):
                     attempt += 1
                     continue
@@ -111,6 +111,10 @@ class IAM:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, what) from exc
         return items
+
+    def _not_yet_visible(self, code: str | None, user: str | None, exc: BaseException) -> bool:
+        """NoSuchEntity about a user this run created or renamed (not about a missing policy or group)."""
+        return code == "NoSuchEntity" and user in self._fresh and f"name {user} " in _describe(exc) + " "
 
     def mark_fresh(self, user_name: str) -> None:
         """Treat NoSuchEntity for this user as IAM propagation delay (it was just created or renamed)."""

@@ -121,7 +121,13 @@ class PlaybookResult:
 def ansible_playbook(moto: MotoServer, tmp_path: Path) -> t.Callable[..., PlaybookResult]:
     """Run ansible-playbook against the moto server; extra vars as JSON; returns rc, output, API calls."""
 
-    def run(playbook: str | Path, *args: str, extra_vars: dict[str, t.Any] | None = None, check: bool = True):
+    def run(
+        playbook: str | Path,
+        *args: str,
+        extra_vars: dict[str, t.Any] | None = None,
+        check: bool = True,
+        env_unset: tuple[str, ...] = (),
+    ):
         api_log = tmp_path / f"api-{time.monotonic_ns()}.log"
         env = dict(
             os.environ,
@@ -137,7 +143,8 @@ def ansible_playbook(moto: MotoServer, tmp_path: Path) -> t.Callable[..., Playbo
             ANSIBLE_RETRY_FILES_ENABLED="0",
             TECHSQUAWKS_IAM_API_LOG=str(api_log),
         )
-        env.pop("AWS_PROFILE", None)
+        for name in ("AWS_PROFILE", *env_unset):
+            env.pop(name, None)
         command = [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), *args]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]

@@ -11,6 +11,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from moto import mock_aws
 
+from tests.unit.emulate import Emulator
+
 READ_PREFIXES = ("Get", "List")
 
 
@@ -83,3 +85,11 @@ def run_module(capsys: pytest.CaptureFixture[str]) -> ModuleRunner:
         return json.loads(capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """Answer chosen operations moto lacks (see emulate.py); every other call still reaches moto."""
+    emu = Emulator()
+    emu.install(monkeypatch)
+    return emu

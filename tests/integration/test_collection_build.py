@@ -1,0 +1,70 @@
+"""The collection as users get it: built with ansible-galaxy, installed alone, documented, run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=True)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """Build the collection and install it into an empty collections path, with nothing beside it."""
+    work = tmp_path_factory.mktemp("galaxy")
+    run(str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work / "dist"), str(ROOT))
+    (tarball,) = (work / "dist").glob("techsquawks-iam-*.tar.gz")
+    run(str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(work / "collections"), str(tarball))
+    assert sorted(p.name for p in (work / "collections" / "ansible_collections").iterdir()) == ["techsquawks"]
+    return work / "collections"
+
+
+def env_for(collections: Path) -> dict[str, str]:
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
+
+
+def test_build_leaves_development_files_out(installed):
+    root = installed / "ansible_collections" / "techsquawks" / "iam"
+    assert (root / "plugins" / "modules" / "iam_user.py").is_file()
+    assert not (root / ".venv").exists()
+    assert not (root / ".tmp").exists()
+
+
+def test_every_module_in_the_action_group_is_documented(installed):
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    modules = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("iam_*.py"))
+    assert sorted(runtime["action_groups"]["aws"]) == sorted(set(runtime["action_groups"]["aws"]) | set(modules))
+    listed = run(str(BIN / "ansible-doc"), "-l", "techsquawks.iam", env=env_for(installed)).stdout
+    for module in modules:
+        assert f"techsquawks.iam.{module}" in listed
+
+
+def test_ansible_doc_renders_iam_user(installed):
+    doc = run(str(BIN / "ansible-doc"), "techsquawks.iam.iam_user", env=env_for(installed)).stdout
+    for option in ("name", "path", "permissions_boundary", "purge_groups", "new_name", "force", "endpoint_url"):
+        assert option in doc
+    assert "RETURN VALUES" in doc
+
+
+def test_installed_collection_runs_a_playbook(installed, ansible_playbook, target, iam, moto):
+    env = env_for(installed)
+    env.update(
+        AWS_ENDPOINT_URL=moto.endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    playbook = target("iam_user", "seed.yml")
+    run(str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), env=env)
+    assert len(iam.list_users()["Users"]) == 4
