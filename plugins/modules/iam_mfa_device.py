@@ -26,7 +26,7 @@ description:
     deleted, as IAM requires. Other MFA devices of the user are not touched.
   - IAM allows up to 8 MFA devices per user; this module only ever creates one.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   issuer:
     description:

@@ -339,7 +339,7 @@ def test_secret_file_json_gets_uri_and_seed_and_the_result_gets_neither(
 def test_secret_file_text_holds_only_the_uri(run_module, iam_client, user, tmp_path, aws_rules):
     path = tmp_path / "mfa.uri"
 
-    run(run_module, secret_file=str(path), secret_format="text")  # noqa: S106 - a format name
+    run(run_module, secret_file=str(path), secret_format="text")
 
     seed = aws_rules.seeds[SERIAL]
     assert path.read_text() == f"otpauth://totp/AWS:{USER}?secret={seed}&issuer=AWS\n"
