@@ -78,7 +78,7 @@ attributes:
   action_group:
     support: full
     membership: [techsquawks.iam.aws]
-    description: Use C(group/techsquawks.iam.aws) in O(module_defaults) to set the connection options once.
+    description: Use C(group/techsquawks.iam.aws) in C(module_defaults) to set the connection options once.
 """
 
     # Attributes shared by read-only (_info) modules.
@@ -93,5 +93,5 @@ attributes:
   action_group:
     support: full
     membership: [techsquawks.iam.aws]
-    description: Use C(group/techsquawks.iam.aws) in O(module_defaults) to set the connection options once.
+    description: Use C(group/techsquawks.iam.aws) in C(module_defaults) to set the connection options once.
 """
