@@ -11,7 +11,12 @@ import time
 import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import BotoCoreError, ClientError, error_code
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAMError, _describe, _sleep_backoff
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import (
+    IAMError,
+    _describe,
+    _sleep_backoff,
+    _translate,
+)
 
 # What STS answers while a new access key has not yet reached every endpoint. Any other error (a
 # network failure, a malformed request) will not go away by waiting, so it fails at once.
@@ -35,12 +40,10 @@ def wait_for_credentials(sts_client: t.Any, expected_arn: str, *, timeout: float
             if arn == expected_arn:
                 return arn
             code, problem = "IdentityMismatch", f"STS identified it as {arn}, not {expected_arn}"
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             code, problem = error_code(exc), _describe(exc)
             if code not in NOT_YET_VALID_CODES:
-                raise IAMError(f"Failed to verify {what}: {problem}", code, exc.response) from exc
-        except BotoCoreError as exc:
-            raise IAMError(f"Failed to verify {what}: {exc}") from exc
+                raise _translate(exc, f"verify {what}") from exc
         if not _sleep_backoff(attempt, deadline):
             raise IAMError(f"Failed to verify {what}: still not usable after {timeout:g} s ({problem})", code)
         attempt += 1

@@ -56,7 +56,7 @@ def test_an_answer_naming_another_identity_is_retried(sts, sleeps):
 
 def test_times_out_with_the_last_error(sts, monkeypatch):
     client, stubber = sts
-    for _ in range(100):
+    for _attempt in range(100):
         stubber.add_client_error("get_caller_identity", "InvalidClientTokenId", "The security token is invalid.")
     clock = iter(range(0, 1000, 7))
     monkeypatch.setattr(_iam.time, "monotonic", lambda: next(clock))
@@ -73,7 +73,7 @@ def test_times_out_with_the_last_error(sts, monkeypatch):
 
 def test_times_out_naming_the_wrong_identity(sts, monkeypatch):
     client, stubber = sts
-    for _ in range(10):
+    for _attempt in range(10):
         stubber.add_response("get_caller_identity", identity("arn:aws:iam::123456789012:user/someone-else"))
     clock = iter(range(0, 1000, 7))
     monkeypatch.setattr(_iam.time, "monotonic", lambda: next(clock))

@@ -55,7 +55,7 @@ def stubbed_sts(answers: int, error: str = "InvalidClientTokenId"):
     """A real STS client whose GetCallerIdentity keeps answering ``error``, as for a key IAM never propagates."""
     client = boto3.client("sts", region_name="us-east-1")
     stubber = Stubber(client)
-    for _ in range(answers):
+    for _attempt in range(answers):
         stubber.add_client_error("get_caller_identity", error, "The security token included in the request is invalid.")
     stubber.activate()
     return client
