@@ -16,7 +16,7 @@ description:
     installed, structurally otherwise). IAM allows at most two signing certificates per user, active or
     inactive; this is checked before uploading.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   active:
     description:
@@ -167,7 +167,7 @@ def parse_certificate(text: str) -> bytes:
     """The DER bytes of a single PEM certificate; raise InvalidCertificate explaining why not."""
     text = text.strip()
     blocks = _PEM_BLOCK_RE.findall(text)
-    labels = [label for label, _ in blocks]
+    labels = [block[0] for block in blocks]
     if any("PRIVATE KEY" in label for label in labels) or "PRIVATE KEY-----" in text:
         raise InvalidCertificate("it contains a private key; give only the certificate")
     if labels.count("CERTIFICATE") != 1 or len(labels) != 1:
@@ -256,8 +256,8 @@ def public(cert: Certificate | None) -> Certificate:
 
 def ensure_uploaded(
     iam: IAM, *, check_mode: bool, certificates: list[Certificate], params: dict[str, t.Any]
-) -> tuple[bool, Certificate]:
-    """Upload the certificate (AWS creates it Active), after checking the per-user limit."""
+) -> Certificate:
+    """Upload the certificate (always a change; AWS creates it Active), after checking the per-user limit."""
     user_name = params["user_name"]
     if len(certificates) >= MAX_CERTIFICATES_PER_USER:
         listed = ", ".join(cert["certificate_id"] for cert in certificates)
@@ -266,9 +266,9 @@ def ensure_uploaded(
             f"the IAM maximum of {MAX_CERTIFICATES_PER_USER}; delete one (state=absent) before uploading another"
         )
     if check_mode:
-        return True, certificate_result({"CertificateId": None, "Status": "Active"}, user_name)
+        return certificate_result({"CertificateId": None, "Status": "Active"}, user_name)
     raw = iam.upload_signing_certificate(user_name, params["certificate_body"].strip())
-    return True, certificate_result(raw, user_name)
+    return certificate_result(raw, user_name)
 
 
 def ensure_status(
@@ -322,8 +322,8 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             f"certificate_id: user {user_name} has no signing certificate {cert_id}; omit it to upload certificate_body"
         )
     else:
-        _, after = ensure_uploaded(iam, check_mode=check_mode, certificates=certificates, params=params)
-        _, after = ensure_status(iam, check_mode=check_mode, current=after, params=params)
+        after = ensure_uploaded(iam, check_mode=check_mode, certificates=certificates, params=params)
+        after = ensure_status(iam, check_mode=check_mode, current=after, params=params)[1]
         result = {"changed": True}
 
     result.update(certificate=after, certificate_id=after.get("certificate_id"))

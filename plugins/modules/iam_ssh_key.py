@@ -15,7 +15,7 @@ description:
   - The key is validated before any AWS call. RSA keys must have at least 2048 bits, and IAM allows at
     most five SSH public keys per user; both are checked before uploading.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   active:
     description:
@@ -373,10 +373,8 @@ def public(key: Key | None) -> Key:
     return {name: value for name, value in (key or {}).items() if name != "canonical"}
 
 
-def ensure_uploaded(
-    iam: IAM, *, check_mode: bool, keys: list[Key], parsed: ParsedKey, params: dict[str, t.Any]
-) -> tuple[bool, Key]:
-    """Upload the key (AWS creates it Active), after checking the per-user limit."""
+def ensure_uploaded(iam: IAM, *, check_mode: bool, keys: list[Key], parsed: ParsedKey, params: dict[str, t.Any]) -> Key:
+    """Upload the key (always a change; AWS creates it Active), after checking the per-user limit."""
     user_name = params["user_name"]
     if len(keys) >= MAX_KEYS_PER_USER:
         listed = ", ".join(key["ssh_public_key_id"] for key in keys)
@@ -386,8 +384,8 @@ def ensure_uploaded(
         )
     if check_mode:
         predicted = {"SSHPublicKeyId": None, "Fingerprint": parsed.fingerprint, "Status": "Active"}
-        return True, key_result(predicted, user_name)
-    return True, key_result(iam.upload_ssh_public_key(user_name, params["public_key"].strip()), user_name)
+        return key_result(predicted, user_name)
+    return key_result(iam.upload_ssh_public_key(user_name, params["public_key"].strip()), user_name)
 
 
 def ensure_status(iam: IAM, *, check_mode: bool, current: Key, params: dict[str, t.Any]) -> tuple[bool, Key]:
@@ -436,8 +434,8 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             f"ssh_public_key_id: user {user_name} has no SSH public key {key_id}; omit it to upload public_key"
         )
     else:
-        _, after = ensure_uploaded(iam, check_mode=check_mode, keys=keys, parsed=parsed, params=params)
-        _, after = ensure_status(iam, check_mode=check_mode, current=after, params=params)
+        after = ensure_uploaded(iam, check_mode=check_mode, keys=keys, parsed=parsed, params=params)
+        after = ensure_status(iam, check_mode=check_mode, current=after, params=params)[1]
         result = {"changed": True}
 
     result.update(ssh_public_key=after, ssh_public_key_id=after.get("ssh_public_key_id"))

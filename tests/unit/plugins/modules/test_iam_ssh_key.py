@@ -227,7 +227,7 @@ def test_check_mode_fingerprint_is_md5_of_key_blob_as_aws_computes_it(run_module
 
 def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client, api_calls, user, key):
     # moto has no 5-key limit; the module must refuse before asking AWS.
-    for _ in range(5):
+    for _index in range(5):
         upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
     api_calls.clear()
     for check_mode in (True, False):
@@ -239,7 +239,7 @@ def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client,
 
 
 def test_fifth_key_uploads_and_existing_key_is_found_when_at_the_limit(run_module, iam_client, api_calls, user, key):
-    for _ in range(4):
+    for _index in range(4):
         upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
     assert run_module(iam_ssh_key, {"user_name": user, "public_key": key})["changed"] is True
     api_calls.clear()
@@ -366,7 +366,7 @@ def test_absent_by_body_when_missing_is_unchanged(run_module, api_calls, user, k
 
 
 def _swap_type(key: str, new_type: str) -> str:
-    _, blob, *_ = key.split()
+    blob = key.split()[1]
     return f"{new_type} {blob}"
 
 
