@@ -20,10 +20,10 @@ description:
   - The secret access key of a new key is returned as RV(secret_access_key) on the run that created it
     and never again, or, with O(secret_file), written to a file with mode C(0600) and left out of the
     result entirely.
-  - If a new key cannot be verified or its secret cannot be written, it is deleted again and no key is
-    retired, so a failed run never leaves a key whose secret nobody holds.
+  - If a new key cannot be verified or its secret cannot be written, it is deleted again and no active key
+    is retired, so a failed run never leaves a key whose secret nobody holds.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   active:
     description:
@@ -340,7 +340,9 @@ def abandon_new_key(iam: IAM, new: Key, exc: IAMError | ModuleFailure, secret_fi
         iam.delete_access_key(new["UserName"], key_id)
     except IAMError as undo:
         return ModuleFailure(f"{exc}. Deleting the unusable new access key {key_id} failed too: {undo}", **details)
-    return ModuleFailure(f"{exc}. The new access key {key_id} was deleted again and no key was retired", **details)
+    return ModuleFailure(
+        f"{exc}. The new access key {key_id} was deleted again and no active key was retired", **details
+    )
 
 
 def ensure_new_key(
@@ -408,7 +410,9 @@ def read_keys(iam: IAM, user: str) -> list[Key] | None:
         raise
 
 
-def prove_key(client_with_credentials: t.Callable[..., t.Any], arn: str, timeout: int, key_id: str, secret: str):
+def prove_key(
+    client_with_credentials: t.Callable[..., t.Any], arn: str, timeout: int, key_id: str, secret: str
+) -> None:
     """Fail unless STS, asked with the new key, answers the user's ARN within ``timeout`` seconds."""
     sts = client_with_credentials("sts", key_id, secret)
     try:

@@ -13,7 +13,7 @@ description:
     when, where and for which service it was last used (C(GetAccessKeyLastUsed)).
   - Never returns secrets; AWS does not keep them readable.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   user_name:
     description:

@@ -275,7 +275,7 @@ def test_rotation_whose_new_key_never_verifies_deletes_it_and_keeps_the_old_key(
     assert result["failed"] is True
     assert result["msg"].startswith("verify: Failed to verify new access key ")
     assert "still not usable after 1 s" in result["msg"]
-    assert "was deleted again and no key was retired" in result["msg"]
+    assert "was deleted again and no active key was retired" in result["msg"]
     assert result["error_code"] == "InvalidClientTokenId"
     assert keys_of(iam_client) == {old: "Active"}
     assert api_calls.mutating == ["CreateAccessKey", "DeleteAccessKey"]
@@ -473,7 +473,7 @@ def test_secret_file_that_cannot_be_written_deletes_the_new_key_again(run_module
 
     assert result["failed"] is True
     assert result["msg"].startswith("secret_file: Failed to write secret")
-    assert "was deleted again and no key was retired" in result["msg"]
+    assert "was deleted again and no active key was retired" in result["msg"]
     assert keys_of(iam_client) == {old: "Active"}
 
 
