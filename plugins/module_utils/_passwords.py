@@ -214,7 +214,7 @@ def generate_password(length: int, rules: PasswordRules) -> str:
         raise ValueError(f"length {length} is too short for {rules.source}")
     alphabet = "".join(chars for chars, _text in CLASSES.values())
     chars = [secrets.choice(CLASSES[name][0]) for name in mandatory]
-    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    chars += [secrets.choice(alphabet) for _position in range(length - len(chars))]
     secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
 

@@ -14,14 +14,15 @@ description:
   - Without O(password), a random password that satisfies the account password policy is generated with
     Python's C(secrets) module. The policy is read with C(GetAccountPasswordPolicy); when the account has no
     custom policy, AWS's default policy applies (at least 8 characters and at least three of uppercase
-    letters, lowercase letters, numbers and the symbols C(! @ # $ % ^ & * ( \) _ + - = [ ] { } | ')).
+    letters, lowercase letters, numbers and symbols).
+  - "IAM counts only these characters as symbols: ! @ # $ % ^ & * ( ) _ + - = [ ] { } | '"
   - A supplied O(password) is checked against the same policy before anything is changed; a violation fails
     the task and names the rule.
   - An existing password is never changed unless O(update_password=always), because a password cannot be
     read back; so a second run reports no change, and a user who has since changed their own password keeps it.
   - The password can be delivered to a file (mode 0600) instead of the task result, see O(secret_file).
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   max_session_duration:
     description:
@@ -93,7 +94,7 @@ extends_documentation_fragment:
   - techsquawks.iam.connection.attributes
 notes:
   - The password is never shown in diffs, and is returned only when this run generated it and O(secret_file)
-    is not set. Use C(no_log: true) on tasks that return it.
+    is not set. Set C(no_log) on tasks that return it.
   - AWS's default policy also forbids the account name and email address as the password; that rule cannot
     be checked here.
   - moto (the AWS emulator used for testing) wipes a login profile when C(UpdateLoginProfile) is called without
@@ -315,8 +316,9 @@ def ensure_updated(
     # AWS keeps the password when UpdateLoginProfile has none; moto 5.2 deletes the profile instead.
     iam.update_login_profile(name, **changes)
     if iam.get_login_profile(name) is None:
+        option = "password_reset_required" if "PasswordResetRequired" in changes else "max_session_duration"
         raise ModuleFailure(
-            f"password_reset_required: the endpoint deleted the login profile of {name} when asked to change only "
+            f"{option}: the endpoint deleted the login profile of {name} when asked to change only "
             f"{', '.join(sorted(changes))} (AWS keeps the password; moto does not); set a new password with "
             "update_password=always"
         )

@@ -12,7 +12,7 @@ description:
   - Sets or removes the account's custom IAM password policy, which every IAM user's console password must
     satisfy.
   - C(UpdateAccountPasswordPolicy) does not support partial updates; it resets every field it is not sent to
-    that field's default. This module therefore always sends the complete policy: an option left unset keeps
+    that field's default. This module therefore always sends the complete policy, in which an option left unset keeps
     the policy's current value, and when the account has no custom policy yet, it takes the API's default
     (minimum length 6, no character class required, users may not change their password, passwords never
     expire, no reuse prevention, no hard expiry).
@@ -21,7 +21,7 @@ description:
     C(require_*) options explicitly when creating one.
   - Unlike C(amazon.aws.iam_password_policy), check mode never writes the policy.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   allow_users_to_change_password:
     description:
@@ -59,7 +59,7 @@ options:
     type: bool
   require_symbols:
     description:
-      - Whether a password must contain one of the symbols C(! @ # $ % ^ & * ( \) _ + - = [ ] { } | ').
+      - "Whether a password must contain one of the symbols ! @ # $ % ^ & * ( ) _ + - = [ ] { } | '"
     type: bool
   require_uppercase:
     description:

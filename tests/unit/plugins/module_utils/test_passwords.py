@@ -1,4 +1,3 @@
-# ruff: noqa: S105 - the passwords in these tests are test data, not secrets
 """_passwords: policy normalisation, generation and validation (pure; property-based where it pays)."""
 
 from __future__ import annotations
@@ -93,7 +92,7 @@ def test_generated_passwords_come_from_the_secrets_module(monkeypatch):
 
 
 def test_generated_passwords_differ_between_calls():
-    assert len({generate_password(20, DEFAULT_RULES) for _ in range(50)}) == 50
+    assert len({generate_password(20, DEFAULT_RULES) for _attempt in range(50)}) == 50
 
 
 def test_generation_refuses_a_length_below_the_policy_minimum():

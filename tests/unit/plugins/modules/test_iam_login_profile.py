@@ -1,4 +1,3 @@
-# ruff: noqa: S105, S106 - the passwords in these tests are test data, not secrets
 """iam_login_profile: the real main() against moto in-process.
 
 moto 5.2 keeps a login profile as the user's password only: CreateLoginProfile ignores
@@ -15,6 +14,7 @@ import os
 import stat
 
 import botocore.client
+import botocore.exceptions
 import pytest
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.models import iam_backends
@@ -173,7 +173,7 @@ def test_reset_flag_honoured_on_create_needs_no_second_call(run_module, iam_clie
     result = run_module(iam_login_profile, {"user_name": user, "password_reset_required": True})
 
     assert result["changed"] is True
-    assert [operation for operation, _ in sent if operation.endswith("LoginProfile")] == [
+    assert [operation for operation, _params in sent if operation.endswith("LoginProfile")] == [
         "GetLoginProfile",
         "CreateLoginProfile",
     ]
@@ -265,7 +265,7 @@ def test_update_password_always_sets_the_supplied_password_on_every_run(run_modu
     assert predicted["changed"] is True
     assert stored_password() == "Old-Password-1"
 
-    for _ in range(2):
+    for _run in range(2):
         sent.clear()
         result = run_module(iam_login_profile, args)
         assert result["changed"] is True
@@ -302,7 +302,7 @@ def test_changing_only_reset_required_keeps_the_password(run_module, iam_client,
     predicted = run_module(iam_login_profile, args, check_mode=True, diff=True)
     assert predicted["changed"] is True
     assert predicted["diff"]["after"]["password_reset_required"] is True
-    assert [op for op, _ in sent if not op.startswith(("Get", "List"))] == []
+    assert [op for op, _params in sent if not op.startswith(("Get", "List"))] == []
 
     sent.clear()
     result = run_module(iam_login_profile, args)
@@ -555,3 +555,28 @@ def test_world_readable_secret_file_is_refused_before_any_aws_call(run_module, a
     assert "secret_file:" in result["msg"]
     assert "readable by others" in result["msg"]
     assert api_calls == []
+
+
+# -- IAM consistency ----------------------------------------------------------------------------------
+
+
+def test_entity_temporarily_unmodifiable_right_after_creation_is_retried(run_module, iam_client, monkeypatch, user):
+    """AWS answers EntityTemporarilyUnmodifiable while a login profile is being created."""
+    iam_client.create_login_profile(UserName=user, Password="Old-Password-1")
+    inner = botocore.client.BaseClient._make_api_call
+    refused: list[str] = []
+
+    def busy_once(self, operation_name, api_params):
+        if operation_name == "UpdateLoginProfile" and not refused:
+            refused.append(operation_name)
+            error = {"Error": {"Code": "EntityTemporarilyUnmodifiable", "Message": "Login Profile is being created"}}
+            raise botocore.exceptions.ClientError(error, operation_name)
+        return inner(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", busy_once)
+
+    result = run_module(iam_login_profile, {"user_name": user, "update_password": "always"})
+
+    assert result["changed"] is True
+    assert refused == ["UpdateLoginProfile"]
+    assert stored_password() == result["password"]
