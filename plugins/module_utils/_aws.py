@@ -24,7 +24,20 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without boto3
     HAS_BOTO3 = False
     BOTO3_IMPORT_ERROR = exc
-    BotoCoreError = ClientError = ResponseParserError = Exception  # type: ignore[misc,assignment]
+
+    # Stand-ins so that modules import cleanly and IAMModule can report the missing library.
+    class BotoCoreError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class ClientError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class ResponseParserError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+# Re-exported for the rest of module_utils, which never imports botocore itself.
+__all__ = ["BotoCoreError", "ClientError", "ResponseParserError"]
 
 COLLECTION_VERSION = "1.0.0"
 

@@ -15,7 +15,7 @@ description:
     (login profile, access keys, signing certificates, SSH keys, service-specific credentials, MFA
     devices, inline and attached policies, group memberships).
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   force:
     description:
@@ -45,7 +45,7 @@ options:
   new_name:
     description:
       - Rename the user found as O(name) to this name. Tags, groups, policies and credentials survive.
-      - Idempotent: when O(name) no longer exists but O(new_name) does, the rename is already done.
+      - Idempotent, when O(name) no longer exists but O(new_name) does, the rename is already done.
       - A rename that changes only letter case is refused, because IAM names are case-insensitive.
     type: str
   new_path:

@@ -15,7 +15,7 @@ description:
   - With O(group), returns the members of the group, optionally filtered by O(path_prefix).
   - Otherwise returns every user under O(path_prefix). All list calls are paginated.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   details:
     description:

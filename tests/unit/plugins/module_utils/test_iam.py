@@ -118,7 +118,7 @@ def test_consistency_retries_stop_at_the_deadline(stubbed, monkeypatch):
     clock = iter(range(0, 1000, 10))
     monkeypatch.setattr(_iam.time, "monotonic", lambda: float(next(clock)))
     monkeypatch.setattr(_iam.time, "sleep", lambda seconds: None)
-    for _ in range(3):  # at t=0, 10, 20; the deadline (t=30) stops a fourth try
+    for _attempt in range(3):  # at t=0, 10, 20; the deadline (t=30) stops a fourth try
         stubber.add_client_error("delete_login_profile", "EntityTemporarilyUnmodifiable", "busy", 409)
     with pytest.raises(IAMError) as caught:
         IAM(client).delete_login_profile("u")
