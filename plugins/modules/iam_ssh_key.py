@@ -10,10 +10,10 @@ short_description: Manage the SSH public keys of an AWS IAM user (for AWS CodeCo
 version_added: 1.0.0
 description:
   - Uploads, activates, deactivates and deletes one SSH public key of an IAM user.
-  - A key is identified by its key material (key type and base64 blob, or the same RSA key in PEM), so
-    the trailing comment and whitespace do not matter and a second run uploads nothing.
-  - The key is validated before any AWS call. RSA keys must have at least 2048 bits, and IAM allows at
-    most five SSH public keys per user; both are checked before uploading.
+  - A key is identified by its key material (the RSA modulus and exponent), so the trailing comment and
+    whitespace do not matter, the same key given as C(ssh-rsa) or in PEM matches, and a second run uploads nothing.
+  - The key is validated before any AWS call. AWS accepts only RSA keys (C(ssh-rsa) or PEM) of at least
+    2048 bits, and IAM allows at most five SSH public keys per user; both are checked before uploading.
 author:
   - techsquawks.iam contributors (@techsquawks)
 options:
@@ -27,8 +27,8 @@ options:
     description:
       - The public key, one line in OpenSSH format (C(ssh-rsa AAAA... comment)), or an RSA public key in
         PEM format (C(-----BEGIN PUBLIC KEY-----) or C(-----BEGIN RSA PUBLIC KEY-----)).
-      - Key types C(ssh-rsa), C(ssh-ed25519) and C(ecdsa-sha2-nistp256/384/521) are accepted. AWS documents
-        only C(ssh-rsa) and PEM for CodeCommit; AWS answers other types with its own error.
+      - The key must be an RSA key of at least 2048 bits, as AWS requires. Other key types, such as
+        C(ssh-ed25519) and C(ecdsa-sha2-nistp256), and private keys are refused before any AWS call.
       - Required to upload a key. With O(ssh_public_key_id) as well, both must designate the same key.
     type: str
   ssh_public_key_id:
@@ -146,9 +146,8 @@ Key = dict[str, t.Any]
 MAX_KEYS_PER_USER = 5
 MIN_RSA_BITS = 2048
 MAX_BODY_LENGTH = 16384
-# ECDSA key types name their curve; the blob repeats it and holds an uncompressed point of this size.
-ECDSA_POINT_SIZES = {"nistp256": 65, "nistp384": 97, "nistp521": 133}
-SSH_KEY_TYPES = ("ssh-rsa", "ssh-ed25519", *(f"ecdsa-sha2-{curve}" for curve in ECDSA_POINT_SIZES))
+SSH_KEY_TYPE = "ssh-rsa"
+ACCEPTED_KEYS = f"AWS accepts only RSA keys ({SSH_KEY_TYPE} or PEM) of {MIN_RSA_BITS} bits or more"
 _KEY_ID_RE = re.compile(r"^[A-Za-z0-9_]{20,128}$")
 _BODY_RE = re.compile(r"^[\t\n\r\x20-\xff]+$")
 _PEM_RE = re.compile(r"^-----BEGIN (RSA PUBLIC KEY|PUBLIC KEY)-----\s+([A-Za-z0-9+/=\s]+?)\s*-----END \1-----$")
@@ -161,7 +160,7 @@ class InvalidKey(ValueError):
 
 
 class ParsedKey(t.NamedTuple):
-    key_type: str
+    key_type: str  # always SSH_KEY_TYPE: RSA keys given in PEM are converted
     blob: bytes  # the SSH wire-format key blob
 
     @property
@@ -196,7 +195,7 @@ def _mpint(value: int) -> bytes:
 
 
 def _ssh_rsa_blob(exponent: int, modulus: int) -> bytes:
-    name = b"ssh-rsa"
+    name = SSH_KEY_TYPE.encode()
     return len(name).to_bytes(4, "big") + name + _mpint(exponent) + _mpint(modulus)
 
 
@@ -204,37 +203,21 @@ def _check_rsa(exponent: int, modulus: int) -> None:
     if modulus <= 0 or exponent <= 0:
         raise InvalidKey("its RSA numbers are not positive")
     if modulus.bit_length() < MIN_RSA_BITS:
-        raise InvalidKey(f"it is a {modulus.bit_length()}-bit RSA key; AWS requires at least {MIN_RSA_BITS} bits")
+        raise InvalidKey(f"it is a {modulus.bit_length()}-bit RSA key; {ACCEPTED_KEYS}")
 
 
-def _parse_blob(key_type: str, blob: bytes) -> ParsedKey:
+def _parse_ssh_rsa(blob: bytes) -> ParsedKey:
     embedded, offset = _ssh_string(blob, 0)
-    if embedded != key_type.encode():
-        raise InvalidKey(f"its key data is of type '{embedded.decode('ascii', 'replace')[:40]}', not '{key_type}'")
-    if key_type == "ssh-rsa":
-        exponent, offset = _ssh_string(blob, offset)
-        modulus, offset = _ssh_string(blob, offset)
-        if offset != len(blob):
-            raise InvalidKey("its key data has trailing bytes")
-        exp, mod = int.from_bytes(exponent, "big", signed=True), int.from_bytes(modulus, "big", signed=True)
-        _check_rsa(exp, mod)
-        # Re-encoded, so the same RSA key given as PEM or as ssh-rsa has one identity.
-        return ParsedKey(key_type, _ssh_rsa_blob(exp, mod))
-    if key_type == "ssh-ed25519":
-        point, offset = _ssh_string(blob, offset)
-        if len(point) != 32:
-            raise InvalidKey(f"its Ed25519 key is {len(point)} bytes long instead of 32")
-    else:
-        curve = key_type.rsplit("-", 1)[1]
-        named, offset = _ssh_string(blob, offset)
-        point, offset = _ssh_string(blob, offset)
-        if named != curve.encode():
-            raise InvalidKey(f"its key data names curve '{named.decode('ascii', 'replace')[:20]}', not '{curve}'")
-        if len(point) != ECDSA_POINT_SIZES[curve] or point[:1] != b"\x04":
-            raise InvalidKey(f"its ECDSA point is not an uncompressed {curve} point")
+    if embedded != SSH_KEY_TYPE.encode():
+        raise InvalidKey(f"its key data is of type '{embedded.decode('ascii', 'replace')[:40]}', not '{SSH_KEY_TYPE}'")
+    exponent, offset = _ssh_string(blob, offset)
+    modulus, offset = _ssh_string(blob, offset)
     if offset != len(blob):
         raise InvalidKey("its key data has trailing bytes")
-    return ParsedKey(key_type, blob)
+    exp, mod = int.from_bytes(exponent, "big", signed=True), int.from_bytes(modulus, "big", signed=True)
+    _check_rsa(exp, mod)
+    # Re-encoded, so the same RSA key given as PEM or as ssh-rsa has one identity.
+    return ParsedKey(SSH_KEY_TYPE, _ssh_rsa_blob(exp, mod))
 
 
 def _der(data: bytes, offset: int, tag: int) -> tuple[bytes, int]:
@@ -276,7 +259,7 @@ def _parse_pem(label: str, text: str) -> ParsedKey:
     info, end = _der(der, 0, 0x30)
     algorithm, offset = _der(info, 0, 0x30)
     if end != len(der) or not algorithm.startswith(_RSA_OID):
-        raise InvalidKey("its PEM data is not an RSA public key (AWS accepts RSA keys in PEM format)")
+        raise InvalidKey(f"its PEM data is not an RSA public key; {ACCEPTED_KEYS}")
     bits, offset = _der(info, offset, 0x03)
     if offset != len(info) or bits[:1] != b"\x00":
         raise InvalidKey("its PEM data is not an RSA public key")
@@ -284,7 +267,7 @@ def _parse_pem(label: str, text: str) -> ParsedKey:
 
 
 def parse_public_key(text: str) -> ParsedKey:
-    """Parse an OpenSSH one-line key or an RSA PEM public key; raise InvalidKey explaining why not."""
+    """Parse an OpenSSH ``ssh-rsa`` one-line key or an RSA PEM public key; raise InvalidKey explaining why not."""
     text = text.strip()
     if "PRIVATE KEY" in text:
         raise InvalidKey("it is a private key; give the public key (ssh-keygen -y -f <private key file>)")
@@ -299,13 +282,13 @@ def parse_public_key(text: str) -> ParsedKey:
     if len(parts) < 2:
         raise InvalidKey("it is not in OpenSSH format '<type> <base64 key> [comment]'")
     key_type, encoded = parts[0], parts[1]
-    if key_type not in SSH_KEY_TYPES:
-        raise InvalidKey(f"its type '{key_type[:40]}' is not one of {', '.join(SSH_KEY_TYPES)}")
+    if key_type != SSH_KEY_TYPE:
+        raise InvalidKey(f"its type is '{key_type[:40]}'; {ACCEPTED_KEYS}")
     try:
         blob = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidKey("its key data is not valid base64") from exc
-    return _parse_blob(key_type, blob)
+    return _parse_ssh_rsa(blob)
 
 
 def canonical_body(text: str | None) -> str | None:

@@ -26,14 +26,16 @@ def public(private_key, encoding=serialization.Encoding.OpenSSH, fmt=serializati
 @pytest.fixture(scope="module")
 def keys() -> dict[str, str]:
     rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    second_rsa = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     short_rsa = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - must be refused
     return {
         "rsa_public_key": public(rsa_private) + " jane@laptop",
         "rsa_public_pem": public(
             rsa_private, serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
-        "ed25519_public_key": public(ed25519.Ed25519PrivateKey.generate()) + " jane@desktop",
+        "second_rsa_public_key": public(second_rsa) + " jane@desktop",
         "short_rsa_public_key": public(short_rsa),
+        "ed25519_public_key": public(ed25519.Ed25519PrivateKey.generate()) + " jane@phone",
     }
 
 
@@ -51,7 +53,7 @@ def test_converge_predicts_in_check_mode_then_uploads_once(ansible_playbook, tar
     extra = {
         "user_name": USER,
         "rsa_public_key": keys["rsa_public_key"],
-        "ed25519_public_key": keys["ed25519_public_key"],
+        "second_rsa_public_key": keys["second_rsa_public_key"],
     }
 
     checked = ansible_playbook(playbook, "--check", "--diff", extra_vars=extra)
@@ -64,19 +66,19 @@ def test_converge_predicts_in_check_mode_then_uploads_once(ansible_playbook, tar
     assert applied.recap()["changed"] == 3
     results = result_of(applied)
     stored = stored_keys(iam)
-    assert set(stored) == {keys["rsa_public_key"], keys["ed25519_public_key"]}
-    rsa_key, ed_key = stored[keys["rsa_public_key"]], stored[keys["ed25519_public_key"]]
-    assert (rsa_key["Status"], ed_key["Status"]) == ("Active", "Inactive")
-    assert results["rsa"]["ssh_public_key_id"] == rsa_key["SSHPublicKeyId"]
-    assert results["rsa"]["fingerprint"] == rsa_key["Fingerprint"]
-    assert results["ed25519"]["ssh_public_key"]["ssh_public_key_id"] == ed_key["SSHPublicKeyId"]
-    assert results["ed25519"]["ssh_public_key"]["status"] == "Inactive"
+    assert set(stored) == {keys["rsa_public_key"], keys["second_rsa_public_key"]}
+    active_key, inactive_key = stored[keys["rsa_public_key"]], stored[keys["second_rsa_public_key"]]
+    assert (active_key["Status"], inactive_key["Status"]) == ("Active", "Inactive")
+    assert results["active"]["ssh_public_key_id"] == active_key["SSHPublicKeyId"]
+    assert results["active"]["fingerprint"] == active_key["Fingerprint"]
+    assert results["inactive"]["ssh_public_key"]["ssh_public_key_id"] == inactive_key["SSHPublicKeyId"]
+    assert results["inactive"]["ssh_public_key"]["status"] == "Inactive"
 
     again = ansible_playbook(playbook, extra_vars=extra)
     assert again.recap()["changed"] == 0
     assert again.api_calls, "the API log must record the calls"
     assert again.mutating_calls == []
-    assert result_of(again)["rsa"]["ssh_public_key"] == results["rsa"]["ssh_public_key"]
+    assert result_of(again) == results | {name: dict(results[name], changed=False) for name in ("active", "inactive")}
 
 
 def test_lifecycle_matches_pem_deactivates_and_deletes_by_body_and_id(ansible_playbook, target, iam, keys):
@@ -84,15 +86,16 @@ def test_lifecycle_matches_pem_deactivates_and_deletes_by_body_and_id(ansible_pl
     rsa_id = iam.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=keys["rsa_public_key"])["SSHPublicKey"][
         "SSHPublicKeyId"
     ]
-    ed_id = iam.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=keys["ed25519_public_key"])["SSHPublicKey"][
-        "SSHPublicKeyId"
-    ]
+    second_id = iam.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=keys["second_rsa_public_key"])[
+        "SSHPublicKey"
+    ]["SSHPublicKeyId"]
 
     run = ansible_playbook(
         target("iam_ssh_key", "lifecycle.yml"),
-        extra_vars={"user_name": USER, "rsa_id": rsa_id, "ed25519_id": ed_id, **keys},
+        extra_vars={"user_name": USER, "rsa_id": rsa_id, "second_rsa_id": second_id, **keys},
     )
-    # Check mode, repeated runs and the refused key make no mutating call.
+    assert run.recap()["failed"] == 0, run.output
+    # Check mode, repeated runs and the refused keys make no mutating call.
     assert run.mutating_calls == ["iam UpdateSSHPublicKey", "iam DeleteSSHPublicKey", "iam DeleteSSHPublicKey"]
     assert iam.list_ssh_public_keys(UserName=USER)["SSHPublicKeys"] == []
     assert iam.get_user(UserName=USER)["User"]["UserName"] == USER

@@ -41,6 +41,12 @@ def key(rsa_private) -> str:
     return openssh(rsa_private) + " jane@laptop"
 
 
+@pytest.fixture(scope="module")
+def other_keys() -> list[str]:
+    """Five more RSA keys (AWS's maximum per user), distinct from ``key``."""
+    return [openssh(rsa_key()) + f" other{index}@laptop" for index in range(5)]
+
+
 @pytest.fixture
 def user(iam_client, api_calls) -> str:
     iam_client.create_user(UserName=USER)
@@ -102,20 +108,41 @@ def test_present_uploads_key_once_check_mode_first_and_second_run_is_noop(run_mo
 @pytest.mark.parametrize(
     "make_key",
     [
-        pytest.param(lambda: openssh(ed25519.Ed25519PrivateKey.generate()), id="ed25519"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP256R1())), id="ecdsa-p256"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP384R1())), id="ecdsa-p384"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP521R1())), id="ecdsa-p521"),
-        pytest.param(lambda: openssh(rsa_key(4096)), id="rsa-4096"),
+        pytest.param(lambda: openssh(rsa_key(3072)), id="ssh-rsa-3072"),
+        pytest.param(lambda: openssh(rsa_key(4096)), id="ssh-rsa-4096"),
+        pytest.param(lambda: pem(rsa_key()), id="pem-public-key"),
+        pytest.param(lambda: pem(rsa_key(), serialization.PublicFormat.PKCS1), id="pem-rsa-public-key"),
     ],
 )
-def test_present_accepts_each_supported_key_type_idempotently(run_module, iam_client, api_calls, user, make_key):
+def test_present_accepts_rsa_keys_in_each_format_idempotently(run_module, iam_client, api_calls, user, make_key):
     args = {"user_name": user, "public_key": make_key()}
-    assert run_module(iam_ssh_key, args)["changed"] is True
+    result = run_module(iam_ssh_key, args)
+    assert result["changed"] is True
+    assert api_calls.mutating == ["UploadSSHPublicKey"]
     api_calls.clear()
     assert run_module(iam_ssh_key, args)["changed"] is False
     assert api_calls.mutating == []
-    assert len(keys_of(iam_client)) == 1
+    assert [stored["SSHPublicKeyId"] for stored in keys_of(iam_client)] == [result["ssh_public_key_id"]]
+
+
+@pytest.mark.parametrize(
+    "make_key",
+    [
+        pytest.param(lambda: openssh(ed25519.Ed25519PrivateKey.generate()) + " jane@laptop", id="ed25519"),
+        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP256R1())) + " jane@laptop", id="ecdsa-p256"),
+        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP384R1())), id="ecdsa-p384"),
+        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP521R1())), id="ecdsa-p521"),
+        pytest.param(lambda: pem(ed25519.Ed25519PrivateKey.generate()), id="ed25519-pem"),
+        pytest.param(lambda: pem(ec.generate_private_key(ec.SECP256R1())), id="ecdsa-p256-pem"),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
+def test_present_refuses_ed25519_and_ecdsa_keys_before_any_aws_call(run_module, aws, api_calls, make_key, check_mode):
+    result = run_module(iam_ssh_key, {"user_name": USER, "public_key": make_key()}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Invalid input: public_key is not a usable SSH public key: ")
+    assert result["msg"].endswith("AWS accepts only RSA keys (ssh-rsa or PEM) of 2048 bits or more")
+    assert api_calls == []
 
 
 def test_present_ignores_comment_and_whitespace_when_matching(run_module, iam_client, api_calls, user, key):
@@ -147,9 +174,9 @@ def test_present_with_openssh_matches_same_rsa_key_uploaded_as_pem(run_module, i
     assert api_calls.mutating == []
 
 
-def test_present_with_another_key_uploads_a_second_key(run_module, iam_client, user, key):
+def test_present_with_another_key_uploads_a_second_key(run_module, iam_client, user, key, other_keys):
     first = upload(iam_client, key)
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": openssh(ed25519.Ed25519PrivateKey.generate())})
+    result = run_module(iam_ssh_key, {"user_name": user, "public_key": other_keys[0]})
     assert result["changed"] is True
     assert result["ssh_public_key_id"] != first
     assert len(keys_of(iam_client)) == 2
@@ -225,10 +252,10 @@ def test_check_mode_fingerprint_is_md5_of_key_blob_as_aws_computes_it(run_module
         assert f"MD5:{fingerprint}" in listing
 
 
-def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client, api_calls, user, key):
+def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client, api_calls, user, key, other_keys):
     # moto has no 5-key limit; the module must refuse before asking AWS.
-    for _index in range(5):
-        upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
+    for other in other_keys:
+        upload(iam_client, other)
     api_calls.clear()
     for check_mode in (True, False):
         result = run_module(iam_ssh_key, {"user_name": user, "public_key": key}, check_mode=check_mode)
@@ -238,9 +265,11 @@ def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client,
     assert len(keys_of(iam_client)) == 5
 
 
-def test_fifth_key_uploads_and_existing_key_is_found_when_at_the_limit(run_module, iam_client, api_calls, user, key):
-    for _index in range(4):
-        upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
+def test_fifth_key_uploads_and_existing_key_is_found_when_at_the_limit(
+    run_module, iam_client, api_calls, user, key, other_keys
+):
+    for other in other_keys[:4]:
+        upload(iam_client, other)
     assert run_module(iam_ssh_key, {"user_name": user, "public_key": key})["changed"] is True
     api_calls.clear()
     assert run_module(iam_ssh_key, {"user_name": user, "public_key": key})["changed"] is False
@@ -265,9 +294,9 @@ def test_present_with_unknown_id_fails_naming_ssh_public_key_id(run_module, api_
     assert api_calls.mutating == []
 
 
-def test_id_and_body_of_different_keys_fail_without_changes(run_module, iam_client, api_calls, user, key):
+def test_id_and_body_of_different_keys_fail_without_changes(run_module, iam_client, api_calls, user, key, other_keys):
     upload(iam_client, key)
-    other_id = upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
+    other_id = upload(iam_client, other_keys[0])
     api_calls.clear()
     for state in ("present", "absent"):
         result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "id": other_id, "state": state})
@@ -326,9 +355,9 @@ def test_absent_by_body_deletes_key_with_check_mode_first(run_module, iam_client
     assert api_calls.mutating == []
 
 
-def test_absent_by_id_deletes_only_that_key(run_module, iam_client, user, key):
+def test_absent_by_id_deletes_only_that_key(run_module, iam_client, user, key, other_keys):
     keep = upload(iam_client, key)
-    drop = upload(iam_client, openssh(ed25519.Ed25519PrivateKey.generate()))
+    drop = upload(iam_client, other_keys[0])
     result = run_module(iam_ssh_key, {"user_name": user, "id": drop, "state": "absent"})
     assert (result["changed"], result["removed"]) == (True, [drop])
     assert [stored["SSHPublicKeyId"] for stored in keys_of(iam_client)] == [keep]
@@ -373,7 +402,9 @@ def _swap_type(key: str, new_type: str) -> str:
 def _bad_keys() -> list:
     small_rsa = rsa_key(1024)
     ed = openssh(ed25519.Ed25519PrivateKey.generate())
-    truncated_blob = base64.b64encode(base64.b64decode(ed.split()[1])[:20]).decode()
+    rsa_blob = base64.b64decode(openssh(rsa_key()).split()[1])
+    truncated_blob = base64.b64encode(rsa_blob[:200]).decode()
+    trailing_blob = base64.b64encode(rsa_blob + b"\x00").decode()
     private_pem = (
         rsa_key()
         .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -381,19 +412,24 @@ def _bad_keys() -> list:
     )
     ec_pem = pem(ec.generate_private_key(ec.SECP256R1()))
     return [
-        pytest.param(openssh(small_rsa), "1024-bit RSA key; AWS requires at least 2048 bits", id="rsa-1024"),
-        pytest.param(pem(small_rsa), "1024-bit RSA key", id="rsa-1024-pem"),
+        pytest.param(openssh(small_rsa), f"1024-bit RSA key; {ACCEPTED}", id="rsa-1024"),
+        pytest.param(pem(small_rsa), f"1024-bit RSA key; {ACCEPTED}", id="rsa-1024-pem"),
+        pytest.param(pem(small_rsa, serialization.PublicFormat.PKCS1), "1024-bit RSA key", id="rsa-1024-pkcs1"),
         pytest.param("ssh-rsa AAAA!!!notbase64", "not valid base64", id="bad-base64"),
         pytest.param(_swap_type(ed, "ssh-rsa"), "of type 'ssh-ed25519', not 'ssh-rsa'", id="type-mismatch"),
-        pytest.param(_swap_type(ed, "ssh-dss"), "type 'ssh-dss' is not one of", id="dsa"),
-        pytest.param(f"ssh-ed25519 {truncated_blob}", "truncated", id="truncated"),
-        pytest.param("ssh-ed25519", "not in OpenSSH format", id="no-blob"),
-        pytest.param(f"{ed}\n{ed}", "spans several lines", id="two-keys"),
+        pytest.param(_swap_type(ed, "ssh-dss"), f"its type is 'ssh-dss'; {ACCEPTED}", id="dsa"),
+        pytest.param(f"ssh-rsa {truncated_blob}", "truncated", id="truncated"),
+        pytest.param(f"ssh-rsa {trailing_blob}", "trailing bytes", id="trailing-bytes"),
+        pytest.param("ssh-rsa", "not in OpenSSH format", id="no-blob"),
+        pytest.param(f"{openssh(small_rsa)}\n{openssh(small_rsa)}", "spans several lines", id="two-keys"),
         pytest.param(private_pem, "it is a private key", id="private-key"),
-        pytest.param(ec_pem, "not an RSA public key", id="ec-pem"),
+        pytest.param(ec_pem, f"not an RSA public key; {ACCEPTED}", id="ec-pem"),
         pytest.param("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "not a PUBLIC KEY", id="cert"),
         pytest.param("ssh-rsa " + "A" * 17000, "1 to 16384 characters", id="too-long"),
     ]
+
+
+ACCEPTED = "AWS accepts only RSA keys (ssh-rsa or PEM) of 2048 bits or more"
 
 
 @pytest.mark.parametrize(("public_key", "reason"), _bad_keys())
@@ -436,14 +472,24 @@ def test_parse_public_key_rejects_garbage_only_with_invalid_key(text):
         iam_ssh_key.parse_public_key(text)
 
 
-@given(st.sampled_from(iam_ssh_key.SSH_KEY_TYPES), st.binary(max_size=300))
-def test_parse_public_key_rejects_malformed_blobs_only_with_invalid_key(key_type, tail):
-    blob = len(key_type).to_bytes(4, "big") + key_type.encode() + tail
+@given(st.binary(max_size=300))
+def test_parse_public_key_rejects_malformed_blobs_only_with_invalid_key(tail):
+    blob = len(b"ssh-rsa").to_bytes(4, "big") + b"ssh-rsa" + tail
     with contextlib.suppress(iam_ssh_key.InvalidKey):
+        iam_ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(blob).decode()}")
+
+
+@given(
+    st.sampled_from(["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-dss"]),
+    st.binary(max_size=300),
+)
+def test_parse_public_key_refuses_every_non_rsa_key_type(key_type, tail):
+    blob = len(key_type).to_bytes(4, "big") + key_type.encode() + tail
+    with pytest.raises(iam_ssh_key.InvalidKey, match=r"AWS accepts only RSA keys \(ssh-rsa or PEM\) of 2048 bits"):
         iam_ssh_key.parse_public_key(f"{key_type} {base64.b64encode(blob).decode()}")
 
 
-ED25519_KEY = openssh(ed25519.Ed25519PrivateKey.generate())
+RSA_KEY = openssh(rsa_key())
 
 
 @given(
@@ -452,9 +498,9 @@ ED25519_KEY = openssh(ed25519.Ed25519PrivateKey.generate())
     st.sampled_from(["", " ", "\n", " \r\n"]),
 )
 def test_canonical_form_ignores_comment_and_surrounding_whitespace(comment, separator, padding):
-    key_type, blob = ED25519_KEY.split()
+    key_type, blob = RSA_KEY.split()
     text = f"{padding}{key_type}{separator}{blob} {comment}{padding}"
-    assert iam_ssh_key.parse_public_key(text).canonical == ED25519_KEY
+    assert iam_ssh_key.parse_public_key(text).canonical == RSA_KEY
 
 
 def test_canonical_form_is_identical_for_openssh_and_both_pem_formats(rsa_private):
