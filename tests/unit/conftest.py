@@ -73,6 +73,16 @@ class ModuleRunner(t.Protocol):
     ) -> dict[str, t.Any]: ...
 
 
+@pytest.fixture(autouse=True)
+def isolated_warnings() -> t.Iterator[None]:
+    """AnsibleModule keeps warnings in process-wide lists; in-process runs must not see each other's."""
+    from ansible.module_utils.common import warnings
+
+    for store in (warnings._global_warnings, warnings._global_deprecations):
+        store.clear()
+    yield
+
+
 @pytest.fixture
 def run_module(capsys: pytest.CaptureFixture[str]) -> ModuleRunner:
     """Run the module's real main() in-process and return its JSON result (failed=True on fail_json)."""
