@@ -9,8 +9,9 @@ module: iam_access_key
 short_description: Keep one working access key per IAM user, rotate it safely and deliver its secret to a file
 version_added: 1.0.0
 description:
-  - Without O(id), ensures that the user has one active access key. A key is created only when the user
-    has no active key, so running the task again never creates another one.
+  - Without O(id), ensures that the user has an active access key. A key is created only when the user
+    has no active key, so running the task again never creates another one. Keys the user already has are
+    left as they are (except by a rotation).
   - With O(rotate_after_days), replaces the newest active key when it is older than that many days, the
     way AWS recommends. The new key is created first and proven to work (O(verify)); only then is the old
     key retired (O(retire)). AWS allows two keys per user, active or inactive; to make room, an
@@ -381,8 +382,10 @@ def ensure_new_key(
 
 
 def ensure_status(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key, active: bool | None) -> Outcome:
+    if active is None:
+        return Outcome(keys=keys, key=current)
     desired = ACTIVE if active else INACTIVE
-    if active is None or current["Status"] == desired:
+    if current["Status"] == desired:
         return Outcome(keys=keys, key=current)
     if not check_mode:
         iam.update_access_key(current["UserName"], current["AccessKeyId"], desired)
