@@ -39,9 +39,9 @@ options:
     aliases: [aws_profile]
   endpoint_url:
     description:
-      - URL of the IAM endpoint to use instead of AWS's default, for example a moto server in tests.
-      - If not set, the environment variables E(AWS_ENDPOINT_URL_IAM), E(AWS_ENDPOINT_URL), E(AWS_URL) or
-        E(EC2_URL) are used.
+      - URL of the endpoint to use instead of AWS's default for IAM and STS, for example a moto server in tests.
+      - If not set, the environment variables E(AWS_ENDPOINT_URL), E(AWS_URL) or E(EC2_URL) are used;
+        botocore itself honours the per-service E(AWS_ENDPOINT_URL_IAM) and E(AWS_ENDPOINT_URL_STS).
     type: str
     aliases: [aws_endpoint_url, ec2_url, s3_url]
   region:

@@ -68,7 +68,9 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     },
     "endpoint_url": {
         "aliases": ["aws_endpoint_url", "ec2_url", "s3_url"],
-        "fallback": (env_fallback, ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL", "AWS_URL", "EC2_URL"]),
+        # Service-specific variables (AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_STS) are left to botocore, which
+        # applies each to its own service; endpoint_url itself serves both the IAM and the STS clients.
+        "fallback": (env_fallback, ["AWS_ENDPOINT_URL", "AWS_URL", "EC2_URL"]),
         "type": "str",
     },
     "region": {

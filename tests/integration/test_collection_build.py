@@ -24,7 +24,10 @@ def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("galaxy")
     run(str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work / "dist"), str(ROOT))
     (tarball,) = (work / "dist").glob("techsquawks-iam-*.tar.gz")
-    run(str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(work / "collections"), str(tarball))
+    # Without ANSIBLE_COLLECTIONS_PATH (the test rig points it at the working tree), as a new user installs.
+    clean_env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_COLLECTIONS_PATH"}
+    galaxy = str(BIN / "ansible-galaxy")
+    run(galaxy, "collection", "install", "-p", str(work / "collections"), str(tarball), env=clean_env)
     assert sorted(p.name for p in (work / "collections" / "ansible_collections").iterdir()) == ["techsquawks"]
     return work / "collections"
 
