@@ -82,6 +82,7 @@ def mixed_roster(policy_arn: str) -> list[dict]:
         {"name": "dave", "path": "/contractors/"},
         {"name": "erin", "access_key": True, "managed_policies": [policy_arn]},
         {"name": "frank", "state": "absent"},
+        {"name": "gina", "access_key": False, "console": False, "mfa": False},
     ]
 
 
@@ -123,6 +124,10 @@ def roster(iam) -> list[dict]:
             }
         ),
     )
+    # gina already has an access key and a console password, which her entry takes away.
+    iam.create_user(UserName="gina")
+    iam.create_access_key(UserName="gina")
+    iam.create_login_profile(UserName="gina", Password="Original-Passw0rd!")
     return mixed_roster(policy["Policy"]["Arn"])
 
 
@@ -135,7 +140,7 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     first = ansible_playbook(ONBOARD, "-vvv", "-f", "6", extra_vars=extra)
 
     # AWS state, read independently.
-    assert user_names(iam) == {"alice", "bob", "carol", "dave", "erin"}
+    assert user_names(iam) == {"alice", "bob", "carol", "dave", "erin", "gina"}
     alice = iam.get_user(UserName="alice")["User"]
     assert alice["Path"] == "/staff/"
     assert {tag["Key"]: tag["Value"] for tag in alice["Tags"]} == {"team": "platform"}
@@ -152,6 +157,9 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     for name in ("alice", "bob", "erin"):
         assert len(iam.list_access_keys(UserName=name)["AccessKeyMetadata"]) == 1
     assert iam.list_access_keys(UserName="dave")["AccessKeyMetadata"] == []
+    assert iam.list_access_keys(UserName="gina")["AccessKeyMetadata"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_login_profile(UserName="gina")
 
     # Delivered credentials: private files in private directories, one per user with a new secret.
     assert sorted(p.name for p in creds.iterdir()) == ["alice", "bob", "carol", "erin", "onboarding-report.md"]
@@ -175,7 +183,8 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     report = (creds / "onboarding-report.md").read_text()
     assert "| localhost | alice " in report
     assert "console password (reset required)" in report
-    assert "6 user(s): 5 with changes, 1 unchanged." in first.stdout
+    assert re.search(r"\| gina +\| - +\| - +\| access key \w+, console password +\| - +\|", first.stdout)
+    assert "7 user(s): 6 with changes, 1 unchanged." in first.stdout
 
     delivered = {path: path.read_bytes() for path in creds.rglob("*") if path.is_file()}
     second = ansible_playbook(ONBOARD, "-f", "6", extra_vars=extra)
@@ -184,7 +193,7 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     assert total(second, "failed") == 0
     assert second.mutating_calls == []
     assert {path: path.read_bytes() for path in creds.rglob("*") if path.is_file()} == delivered
-    assert "6 user(s): 0 with changes, 6 unchanged." in second.stdout
+    assert "7 user(s): 0 with changes, 7 unchanged." in second.stdout
 
 
 def test_check_mode_changes_nothing_in_aws_or_on_disk(ansible_playbook, iam, roster, tmp_path):
@@ -196,7 +205,8 @@ def test_check_mode_changes_nothing_in_aws_or_on_disk(ansible_playbook, iam, ros
     )
 
     assert result.mutating_calls == []
-    assert user_names(iam) == {"frank"}
+    assert user_names(iam) == {"frank", "gina"}
+    assert len(iam.list_access_keys(UserName="gina")["AccessKeyMetadata"]) == 1
     assert not creds.exists()
     assert "Check mode: nothing was changed" in result.stdout
     assert total(result, "changed") > 0
