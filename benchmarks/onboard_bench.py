@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) techsquawks.iam contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Onboarding speed: the naive way (one task per aspect, looping over users) against the onboarding role.
@@ -75,7 +75,7 @@ class Moto:
         self.process = subprocess.Popen(
             [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", port], stdout=self.log, stderr=subprocess.STDOUT
         )
-        for _ in range(150):
+        for _attempt in range(150):
             try:
                 urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1)  # noqa: S310 - loopback
                 return

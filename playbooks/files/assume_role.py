@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) techsquawks.iam contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print temporary credentials of an IAM role as JSON, for playbooks/onboard.yml (accounts with aws_role_arn).
