@@ -357,6 +357,19 @@ def test_role_included_in_one_play_converges_users_one_after_another(ansible_pla
     assert ansible_playbook(target("onboarding", "role_in_one_play.yml"), extra_vars=extra).recap()["changed"] == 0
 
 
+def test_a_failing_user_does_not_stop_the_others_and_is_named_in_the_summary(ansible_playbook, iam, tmp_path):
+    roster = [{"name": "alice", "access_key": True}, {"name": "bob", "groups": ["no-such-group"]}]
+
+    result = ansible_playbook(
+        ONBOARD, extra_vars={"onboarding_users": roster, "onboarding_credentials_dir": str(tmp_path)}, check=False
+    )
+
+    assert result.rc != 0
+    assert "Failed to add user bob to group no-such-group" in result.output
+    assert len(iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]) == 1
+    assert "2 user(s): 1 with changes, 0 unchanged, 1 FAILED (localhost/bob: see the errors above)." in result.stdout
+
+
 def test_invalid_entry_fails_before_any_aws_call(ansible_playbook, tmp_path):
     result = ansible_playbook(
         ONBOARD,
