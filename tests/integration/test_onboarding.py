@@ -306,7 +306,8 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
     inventory.write_text(json.dumps({"aws_accounts": {"hosts": accounts}}))
     roster = {"onboarding_users": [{"name": "alice", "access_key": True}, {"name": "bob"}]}
 
-    result = ansible_playbook(ONBOARD, "-i", str(inventory), "-e", "accounts=aws_accounts", extra_vars=roster)
+    # The fixture's -i localhost, stays: the play picks the inventory's aws_accounts group.
+    result = ansible_playbook(ONBOARD, "-i", str(inventory), extra_vars=roster)
 
     assert user_names(iam) == {"alice", "bob"}
     sandbox = iam_in_account(moto.endpoint, SANDBOX_ACCOUNT)
@@ -315,13 +316,12 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
         assert (tmp_path / account / "alice" / "credentials").exists()
         assert f"| {account} " in result.stdout
     assert "sandbox/alice" in recaps(result)
+    assert "localhost/alice" not in recaps(result)
 
     # Two accounts writing the same files is refused before anything changes.
     accounts["sandbox"]["onboarding_credentials_dir"] = str(tmp_path / "main")
     inventory.write_text(json.dumps({"aws_accounts": {"hosts": accounts}}))
-    clash = ansible_playbook(
-        ONBOARD, "-i", str(inventory), "-e", "accounts=aws_accounts", extra_vars=roster, check=False
-    )
+    clash = ansible_playbook(ONBOARD, "-i", str(inventory), extra_vars=roster, check=False)
 
     assert clash.rc != 0
     assert "need different onboarding_credentials_dir" in clash.output
