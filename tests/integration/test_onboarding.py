@@ -194,6 +194,24 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     assert second.mutating_calls == []
     assert {path: path.read_bytes() for path in creds.rglob("*") if path.is_file()} == delivered
     assert "7 user(s): 0 with changes, 7 unchanged." in second.stdout
+    # A user onboarded before is read once; modules that could not change anything do not run.
+    key_task = second.stdout.split("Ensure one working access key]")[1].split("TASK [")[0]
+    assert "skipping: [localhost/alice]" in key_task
+    assert "skipping: [localhost/erin]" in key_task
+
+    # Drift made outside Ansible is repaired: a deleted key (delivered anew), a lost password, a changed tag.
+    old_key = iam.list_access_keys(UserName="erin")["AccessKeyMetadata"][0]["AccessKeyId"]
+    iam.delete_access_key(UserName="erin", AccessKeyId=old_key)
+    iam.delete_login_profile(UserName="alice")
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "sales"}])
+    third = ansible_playbook(ONBOARD, "-f", "6", extra_vars=extra)
+
+    new_key, new_secret = credentials_in(creds / "erin" / "credentials", "erin")
+    assert new_key != old_key
+    assert sts_for(new_key, new_secret).get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/erin"
+    assert iam.get_login_profile(UserName="alice")["LoginProfile"]["UserName"] == "alice"
+    assert {tag["Key"]: tag["Value"] for tag in iam.list_user_tags(UserName="alice")["Tags"]} == {"team": "platform"}
+    assert "7 user(s): 2 with changes, 5 unchanged." in third.stdout
 
 
 def test_check_mode_changes_nothing_in_aws_or_on_disk(ansible_playbook, iam, roster, tmp_path):
