@@ -14,7 +14,8 @@ all: test
 $(STAMP): requirements-dev.txt requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# One retry: a download cut short by the network should not fail the whole run.
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt || $(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 $(LINK):
