@@ -298,9 +298,11 @@ def test_vault_encrypts_each_new_secret_and_only_ansible_vault_can_read_it(ansib
     key_id, secret = parser["alice"]["aws_access_key_id"], parser["alice"]["aws_secret_access_key"]
     assert sts_for(key_id, secret).get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/alice"
     password = json.loads(plain["console.json.vault"])["password"]
-    otpauth = json.loads(plain["mfa.json.vault"])["otpauth_uri"]
+    mfa = json.loads(plain["mfa.json.vault"])
+    otpauth, seed = mfa["otpauth_uri"], mfa["base32_seed"]
     assert otpauth.startswith("otpauth://totp/")
-    assert [s for s in (secret, password, otpauth) if s in first.output] == []
+    assert f"secret={seed}" in otpauth
+    assert [s for s in (secret, password, otpauth, seed) if s in first.output] == []
 
     encrypted = {name: (creds / "alice" / name).read_bytes() for name in files}
     second = ansible_playbook(ONBOARD, extra_vars=extra)
