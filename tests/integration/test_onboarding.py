@@ -327,7 +327,7 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
     roster = {"onboarding_users": [{"name": "alice", "access_key": True}, {"name": "bob"}]}
 
     # The fixture's -i localhost, stays: the play picks the inventory's aws_accounts group.
-    result = ansible_playbook(ONBOARD, "-i", str(inventory), extra_vars=roster)
+    result = ansible_playbook(ONBOARD, "-i", str(inventory), "-vvv", extra_vars=roster)
 
     assert user_names(iam) == {"alice", "bob"}
     sandbox = iam_in_account(moto.endpoint, SANDBOX_ACCOUNT)
@@ -337,6 +337,8 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
         assert f"| {account} " in result.stdout
     assert "sandbox/alice" in recaps(result)
     assert "localhost/alice" not in recaps(result)
+    # The role's temporary credentials never show, even at -vvv (moto's session tokens start like this).
+    assert "FQoGZXIvYXdzEBYaD" not in result.output
 
     # Two accounts writing the same files is refused before anything changes.
     accounts["sandbox"]["onboarding_credentials_dir"] = str(tmp_path / "main")
