@@ -27,7 +27,7 @@ def installed(tmp_path_factory) -> Path:
     # Without ANSIBLE_COLLECTIONS_PATH (the test rig points it at the working tree), as a new user installs.
     clean_env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_COLLECTIONS_PATH"}
     galaxy = str(BIN / "ansible-galaxy")
-    run(galaxy, "collection", "install", "-p", str(work / "collections"), str(tarball), env=clean_env)
+    run(galaxy, "collection", "install", "--force", "-p", str(work / "collections"), str(tarball), env=clean_env)
     assert sorted(p.name for p in (work / "collections" / "ansible_collections").iterdir()) == ["techsquawks"]
     return work / "collections"
 

@@ -74,13 +74,12 @@ class ModuleRunner(t.Protocol):
 
 
 @pytest.fixture(autouse=True)
-def isolated_warnings() -> t.Iterator[None]:
-    """AnsibleModule keeps warnings in process-wide lists; in-process runs must not see each other's."""
+def isolated_warnings() -> None:
+    """AnsibleModule keeps warnings in process-wide stores; in-process runs must not see each other's."""
     from ansible.module_utils.common import warnings
 
     for store in (warnings._global_warnings, warnings._global_deprecations):
         store.clear()
-    yield
 
 
 @pytest.fixture
