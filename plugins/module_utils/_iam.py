@@ -68,12 +68,12 @@ def _sleep_backoff(attempt: int, deadline: float) -> bool:
 class IAM:
     """A boto3 IAM client with the collection's verbs, error translation and consistency handling."""
 
-    def __init__(self, client: t.Any, *, check_mode: bool = False, probe_client: t.Any = None):
+    def __init__(self, client: t.Any, *, check_mode: bool = False, probe_client: t.Callable[[], t.Any] | None = None):
         self.client = client
         self.check_mode = check_mode
-        # A client without retries, for list calls that an endpoint may not implement (a 5xx there
-        # would otherwise be retried ten times with backoff).
-        self.probe_client = probe_client or client
+        # Makes a client without retries, for list calls that an endpoint may not implement (a 5xx
+        # there would otherwise be retried ten times with backoff). Built only when such a call is made.
+        self._probe_factory = probe_client or (lambda: client)
         self._fresh: set[str] = set()
         self.warnings: list[str] = []
 
@@ -470,7 +470,7 @@ class IAM:
         # No botocore paginator exists for this call, although it takes Marker/MaxItems.
         while True:
             try:
-                page = self.probe_client.list_service_specific_credentials(**params)
+                page = self._probe_factory().list_service_specific_credentials(**params)
             except NotImplementedError:
                 return self._unsupported(what, "not implemented by this endpoint")
             except ClientError as exc:

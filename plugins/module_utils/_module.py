@@ -71,7 +71,7 @@ class IAMModule(AnsibleModule):
     def iam(self) -> IAM:
         """The IAM verbs, refusing mutating calls in check mode."""
         if self._iam is None:
-            self._iam = IAM(self.client("iam"), check_mode=self.check_mode, probe_client=self.client("iam", 1))
+            self._iam = IAM(self.client("iam"), check_mode=self.check_mode, probe_client=lambda: self.client("iam", 1))
         return self._iam
 
     def fail_on_invalid(self, errors: list[str]) -> None:

@@ -268,11 +268,17 @@ def choose_password(params: dict[str, t.Any], rules: _passwords.PasswordRules) -
     return _passwords.generate_password(params["password_length"], rules)
 
 
-def account_sign_in_url(module: IAMModule) -> str:
-    """Sign-in URL from the first account alias, else the account ID (STS GetCallerIdentity)."""
+def account_sign_in_url(module: IAMModule, user: dict[str, t.Any] | None) -> str:
+    """Sign-in URL from the first account alias, else the account ID (from the user's ARN, or STS)."""
     client = module.client("iam")
     aliases = module.iam.list_account_aliases()
-    account = aliases[0] if aliases else get_caller_identity(module.client("sts"))["Account"]
+    if aliases:
+        account = aliases[0]
+    elif user is not None:
+        # arn:<partition>:iam::<account>:user/...; saves building an STS client.
+        account = user["Arn"].split(":")[4]
+    else:
+        account = get_caller_identity(module.client("sts"))["Account"]
     return sign_in_url(account, client.meta.partition)
 
 
@@ -354,12 +360,13 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
     if params["state"] == "absent":
         return ensure_absent(module, current)
 
-    if current is None and iam.get_user(name) is None:
+    user = iam.get_user(name)
+    if current is None and user is None:
         if not check_mode:
             raise ModuleFailure(f"user_name: user {name} does not exist; create it first (techsquawks.iam.iam_user)")
         module.warn(f"user {name} does not exist; assuming an earlier task creates it")
 
-    url = account_sign_in_url(module)
+    url = account_sign_in_url(module, user)
     password = None
     if current is None or params["update_password"] == "always":  # noqa: S105 - an option value
         # Policy checks happen here, after reading the policy and before any write.
