@@ -56,37 +56,25 @@ step "Onboarding $ROSTER into both accounts: ${PLAYBOOK[*]}"
 step "Proving a delivered access key works (the seed page's check)"
 CREDENTIALS="$DEMO/credentials/techsquawks/techsquawks-user/credentials"
 ls -l "$CREDENTIALS"
+if [ "$(stat -c %a "$CREDENTIALS")" != 600 ]; then
+    echo "FAILED: $CREDENTIALS must be readable by its owner only (0600)" >&2
+    exit 1
+fi
+# The delivered file is in the AWS shared-credentials format, one profile named after the user. The
+# demo's own credentials are taken out of the environment so that the AWS CLI signs with that key.
 echo "\$ AWS_SHARED_CREDENTIALS_FILE=$CREDENTIALS aws --profile techsquawks-user sts get-caller-identity"
-python - "$ENDPOINT" "$CREDENTIALS" <<'EOF'
-import configparser, json, os, stat, sys
-import boto3
-
-endpoint, path = sys.argv[1], sys.argv[2]
-if stat.S_IMODE(os.stat(path).st_mode) != 0o600:
-    sys.exit(f"FAILED: {path} must be readable by its owner only (0600)")
-# The delivered file is in the AWS shared-credentials format, one profile named after the user.
-profile = configparser.ConfigParser()
-profile.read(path)
-key = profile["techsquawks-user"]
-sts = boto3.client(
-    "sts",
-    endpoint_url=endpoint,
-    region_name="us-east-1",
-    aws_access_key_id=key["aws_access_key_id"],
-    aws_secret_access_key=key["aws_secret_access_key"],
-)
-identity = sts.get_caller_identity()
-identity.pop("ResponseMetadata")
-print(json.dumps(identity, indent=4))
-iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
-expected = iam.get_user(UserName="techsquawks-user")["User"]["Arn"]
-if identity["Arn"] != expected:
-    sys.exit(f"FAILED: the key answers as {identity['Arn']}, not {expected}")
-print(f"OK: the new key signs as {expected}")
-print('\n$ aws iam list-users --path-prefix "/example/path/2/"')
-users = iam.list_users(PathPrefix="/example/path/2/")["Users"]
-print(json.dumps({"Users": [{k: str(u[k]) for k in ("Path", "UserName", "Arn")} for u in users]}, indent=4))
-EOF
+IDENTITY=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE="$CREDENTIALS" \
+    aws --endpoint-url "$ENDPOINT" --profile techsquawks-user sts get-caller-identity)
+echo "$IDENTITY"
+EXPECTED=$(aws --endpoint-url "$ENDPOINT" iam get-user --user-name techsquawks-user --query User.Arn --output text)
+if [ "$(echo "$IDENTITY" | python -c 'import json, sys; print(json.load(sys.stdin)["Arn"])')" != "$EXPECTED" ]; then
+    echo "FAILED: the delivered key does not sign as $EXPECTED" >&2
+    exit 1
+fi
+echo "OK: the new key signs as $EXPECTED"
+echo
+echo '$ aws iam list-users --path-prefix "/example/path/2/"'
+aws --endpoint-url "$ENDPOINT" iam list-users --path-prefix /example/path/2/
 echo "Delivered credentials (directories 0700, files 0600):"
 find "$DEMO/credentials" -mindepth 1 | sort | sed "s|$PWD/||"
 
