@@ -12,6 +12,7 @@ import typing as t
 
 import botocore.client
 import pytest
+from botocore.validate import validate_parameters
 
 Handler = t.Callable[[dict[str, t.Any]], dict[str, t.Any]]
 
@@ -31,7 +32,15 @@ class Emulator:
         def call(client, operation_name, api_params):
             emu.calls.append((operation_name, dict(api_params)))
             if operation_name in emu.handlers:
-                return emu.handlers[operation_name](api_params)
+                # Validated both ways against the service model, as botocore's Stubber validates.
+                operation = client.meta.service_model.operation_model(operation_name)
+                validate_parameters(api_params, operation.input_shape)
+                response = emu.handlers[operation_name](api_params)
+                if operation.output_shape is not None:
+                    validate_parameters(response, operation.output_shape)
+                elif response:
+                    raise AssertionError(f"{operation_name} answers nothing but ResponseMetadata")
+                return response
             response = original(client, operation_name, api_params)
             if operation_name in emu.after:
                 response = emu.after[operation_name](api_params, response)
