@@ -117,12 +117,13 @@ removed:
 
 import base64
 import binascii
+import functools
 import re
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
-from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _uploaded
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
 
 try:
     from cryptography import x509
@@ -135,9 +136,6 @@ except ImportError:
 Certificate = dict[str, t.Any]
 
 MAX_CERTIFICATES_PER_USER = 2
-MAX_BODY_LENGTH = 16384
-_CERT_ID_RE = re.compile(r"^[A-Za-z0-9_]{24,128}$")
-_BODY_RE = re.compile(r"^[\t\n\r\x20-\xff]+$")
 _PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 
 
@@ -214,154 +212,35 @@ def certificate_result(raw: dict[str, t.Any], user_name: str) -> Certificate:
     }
 
 
-def read_certificates(iam: IAM, user_name: str) -> list[Certificate] | None:
-    """The user's certificates with their identity (``canonical``), or None when the user does not exist."""
-    try:
-        listed = iam.list_signing_certificates(user_name)
-    except IAMError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
-    return [
-        dict(certificate_result(item, user_name), canonical=canonical_body(item.get("CertificateBody")))
-        for item in listed
-    ]
-
-
-def select_certificates(
-    certificates: list[Certificate], *, canonical: str | None, cert_id: str | None, user_name: str
-) -> list[Certificate]:
-    """The certificates the task designates: by ID, by body, or by both (which must then agree)."""
-    by_id = [cert for cert in certificates if cert["certificate_id"] == cert_id] if cert_id else None
-    by_body = [cert for cert in certificates if cert["canonical"] == canonical] if canonical else None
-    if by_id is None:
-        return by_body or []
-    if by_body is None:
-        return by_id
-    if by_id and by_id[0]["canonical"] != canonical:
-        raise ModuleFailure(
-            f"certificate_id: certificate {cert_id} of user {user_name} is another certificate than certificate_body"
-        )
-    if not by_id and by_body:
-        other = by_body[0]["certificate_id"]
-        raise ModuleFailure(
-            f"certificate_id: certificate_body is uploaded for user {user_name} as {other}, not {cert_id}"
-        )
-    return by_id
-
-
-def public(cert: Certificate | None) -> Certificate:
-    return {name: value for name, value in (cert or {}).items() if name != "canonical"}
-
-
-def ensure_uploaded(
-    iam: IAM, *, check_mode: bool, certificates: list[Certificate], params: dict[str, t.Any]
-) -> Certificate:
-    """Upload the certificate (always a change; AWS creates it Active), after checking the per-user limit."""
-    user_name = params["user_name"]
-    if len(certificates) >= MAX_CERTIFICATES_PER_USER:
-        listed = ", ".join(cert["certificate_id"] for cert in certificates)
-        raise ModuleFailure(
-            f"certificate_body: user {user_name} already has {len(certificates)} signing certificates ({listed}), "
-            f"the IAM maximum of {MAX_CERTIFICATES_PER_USER}; delete one (state=absent) before uploading another"
-        )
-    if check_mode:
-        return certificate_result({"CertificateId": None, "Status": "Active"}, user_name)
-    raw = iam.upload_signing_certificate(user_name, params["certificate_body"].strip())
-    return certificate_result(raw, user_name)
-
-
-def ensure_status(
-    iam: IAM, *, check_mode: bool, current: Certificate, params: dict[str, t.Any]
-) -> tuple[bool, Certificate]:
-    desired = "Active" if params["active"] else "Inactive"
-    if current["status"] == desired:
-        return False, current
-    if not check_mode:
-        iam.update_signing_certificate(params["user_name"], current["certificate_id"], desired)
-    return True, dict(current, status=desired)
-
-
-def ensure_absent(
-    iam: IAM, *, check_mode: bool, targets: list[Certificate], params: dict[str, t.Any]
-) -> tuple[bool, Certificate]:
-    # AWS refuses duplicates (DuplicateCertificate); moto accepts them, and absent means none is left.
-    if not check_mode:
-        for cert in targets:
-            iam.delete_signing_certificate(params["user_name"], cert["certificate_id"])
-    return bool(targets), {}
-
-
-def run_module(module: IAMModule) -> dict[str, t.Any]:
-    params, iam, check_mode = module.params, module.iam, module.check_mode
-    user_name, cert_id = params["user_name"], params["certificate_id"]
-    canonical = canonical_body(params["certificate_body"])
-    certificates = read_certificates(iam, user_name)
-    if certificates is None and params["state"] == "present":
-        if not check_mode:
-            raise ModuleFailure(f"user_name: user {user_name} does not exist")
-        module.warn(f"User {user_name} does not exist; assuming an earlier task would create it.")
-    certificates = certificates or []
-    targets = select_certificates(certificates, canonical=canonical, cert_id=cert_id, user_name=user_name)
-    # moto accepts duplicates: prefer the copy that already has the wanted status.
-    targets.sort(key=lambda cert: cert["status"] != ("Active" if params["active"] else "Inactive"))
-    before = public(targets[0]) if targets else {}
-
-    if params["state"] == "absent":
-        changed, after = ensure_absent(iam, check_mode=check_mode, targets=targets, params=params)
-        result: dict[str, t.Any] = {"changed": changed, "removed": [cert["certificate_id"] for cert in targets]}
-    elif targets:
-        changed, after = ensure_status(iam, check_mode=check_mode, current=public(targets[0]), params=params)
-        result = {"changed": changed}
-    elif canonical is None:
-        raise ModuleFailure(
-            f"certificate_id: user {user_name} has no signing certificate {cert_id}; give certificate_body"
-        )
-    elif cert_id:
-        raise ModuleFailure(
-            f"certificate_id: user {user_name} has no signing certificate {cert_id}; omit it to upload certificate_body"
-        )
-    else:
-        after = ensure_uploaded(iam, check_mode=check_mode, certificates=certificates, params=params)
-        after = ensure_status(iam, check_mode=check_mode, current=after, params=params)[1]
-        result = {"changed": True}
-
-    result.update(certificate=after, certificate_id=after.get("certificate_id"))
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    return result
-
-
-def validate(params: dict[str, t.Any]) -> list[str]:
-    errors = _validate.user_name("user_name", params["user_name"])
-    cert_id, body = params["certificate_id"], params["certificate_body"]
-    if cert_id is not None and not _CERT_ID_RE.match(cert_id):
-        errors.append(f"certificate_id '{cert_id[:140]}' must be 24 to 128 letters, digits or underscores")
-    if body is not None:
-        if len(body.strip()) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
-            errors.append(f"certificate_body must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
-        else:
-            try:
-                parse_certificate(body)
-            except InvalidCertificate as exc:
-                errors.append(f"certificate_body is not a usable PEM certificate: {exc}")
-    return errors
+SIGNING_CERTIFICATE = _uploaded.Uploaded(
+    noun="signing certificate",
+    plural="signing certificates",
+    body_option="certificate_body",
+    id_option="certificate_id",
+    id_field="CertificateId",
+    body_field="CertificateBody",
+    min_id_length=24,
+    limit=MAX_CERTIFICATES_PER_USER,
+    usable="PEM certificate",
+    mismatch="certificate {id} of user {user} is another certificate than certificate_body",
+    result_key="certificate",
+    returns=("certificate_id",),
+    invalid=InvalidCertificate,
+    parse=parse_certificate,
+    canonical=canonical_body,
+    to_result=certificate_result,
+    # ListSigningCertificates returns the bodies: no get needed.
+    list_items=IAM.list_signing_certificates,
+    upload=IAM.upload_signing_certificate,
+    update=IAM.update_signing_certificate,
+    delete=IAM.delete_signing_certificate,
+)
 
 
 def main() -> None:
-    module = IAMModule(
-        argument_spec={
-            "user_name": {"type": "str", "required": True},
-            "certificate_body": {"type": "str"},
-            "certificate_id": {"type": "str", "aliases": ["id"]},
-            "active": {"type": "bool", "default": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-        },
-        required_one_of=[["certificate_body", "certificate_id"]],
-        supports_check_mode=True,
-    )
-    module.fail_on_invalid(validate(module.params))
-    module.execute(run_module)
+    module = IAMModule(**_uploaded.module_args(SIGNING_CERTIFICATE))
+    module.fail_on_invalid(_uploaded.validate(SIGNING_CERTIFICATE, module.params))
+    module.execute(functools.partial(_uploaded.run_module, SIGNING_CERTIFICATE))
 
 
 if __name__ == "__main__":

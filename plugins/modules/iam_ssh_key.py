@@ -133,23 +133,21 @@ removed:
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
-from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _uploaded
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
 
 Key = dict[str, t.Any]
 
 MAX_KEYS_PER_USER = 5
 MIN_RSA_BITS = 2048
-MAX_BODY_LENGTH = 16384
 SSH_KEY_TYPE = "ssh-rsa"
 ACCEPTED_KEYS = f"AWS accepts only RSA keys ({SSH_KEY_TYPE} or PEM) of {MIN_RSA_BITS} bits or more"
-_KEY_ID_RE = re.compile(r"^[A-Za-z0-9_]{20,128}$")
-_BODY_RE = re.compile(r"^[\t\n\r\x20-\xff]+$")
 _PEM_RE = re.compile(r"^-----BEGIN (RSA PUBLIC KEY|PUBLIC KEY)-----\s+([A-Za-z0-9+/=\s]+?)\s*-----END \1-----$")
 # DER of the rsaEncryption object identifier (1.2.840.113549.1.1.1).
 _RSA_OID = bytes.fromhex("06092a864886f70d010101")
@@ -315,149 +313,44 @@ def key_result(raw: dict[str, t.Any], user_name: str) -> Key:
     }
 
 
-def read_keys(iam: IAM, user_name: str, *, bodies_of: t.Callable[[str], bool]) -> list[Key] | None:
-    """The user's keys, with bodies (``canonical``) fetched for IDs where ``bodies_of(id)``; None if no user."""
-    try:
-        listed = iam.list_ssh_public_keys(user_name)
-    except IAMError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
-    keys = []
-    for item in listed:
-        key_id = item["SSHPublicKeyId"]
-        if not bodies_of(key_id):
-            keys.append(dict(key_result(item, user_name), canonical=None))
-            continue
-        # ListSSHPublicKeys has no bodies or fingerprints; the key may vanish between the two calls.
-        raw = iam.get_ssh_public_key(user_name, key_id)
-        if raw is not None:
-            keys.append(dict(key_result(raw, user_name), canonical=canonical_body(raw.get("SSHPublicKeyBody"))))
-    return keys
+def predict(body: str) -> dict[str, t.Any]:
+    """What IAM would report of the key before it is uploaded: its fingerprint, computed as AWS does."""
+    return {"Fingerprint": parse_public_key(body).fingerprint}
 
 
-def select_keys(keys: list[Key], *, canonical: str | None, key_id: str | None, user_name: str) -> list[Key]:
-    """The keys the task designates: by ID, by body, or by both (which must then agree)."""
-    by_id = [key for key in keys if key["ssh_public_key_id"] == key_id] if key_id else None
-    by_body = [key for key in keys if key["canonical"] == canonical] if canonical else None
-    if by_id is None:
-        return by_body or []
-    if by_body is None:
-        return by_id
-    if by_id and by_id[0]["canonical"] != canonical:
-        raise ModuleFailure(f"ssh_public_key_id: key {key_id} of user {user_name} holds another key than public_key")
-    if not by_id and by_body:
-        other = by_body[0]["ssh_public_key_id"]
-        raise ModuleFailure(f"ssh_public_key_id: public_key is uploaded for user {user_name} as {other}, not {key_id}")
-    return by_id
-
-
-def public(key: Key | None) -> Key:
-    return {name: value for name, value in (key or {}).items() if name != "canonical"}
-
-
-def ensure_uploaded(iam: IAM, *, check_mode: bool, keys: list[Key], parsed: ParsedKey, params: dict[str, t.Any]) -> Key:
-    """Upload the key (always a change; AWS creates it Active), after checking the per-user limit."""
-    user_name = params["user_name"]
-    if len(keys) >= MAX_KEYS_PER_USER:
-        listed = ", ".join(key["ssh_public_key_id"] for key in keys)
-        raise ModuleFailure(
-            f"public_key: user {user_name} already has {len(keys)} SSH public keys ({listed}), the IAM maximum of "
-            f"{MAX_KEYS_PER_USER}; delete one (state=absent) before uploading another"
-        )
-    if check_mode:
-        predicted = {"SSHPublicKeyId": None, "Fingerprint": parsed.fingerprint, "Status": "Active"}
-        return key_result(predicted, user_name)
-    return key_result(iam.upload_ssh_public_key(user_name, params["public_key"].strip()), user_name)
-
-
-def ensure_status(iam: IAM, *, check_mode: bool, current: Key, params: dict[str, t.Any]) -> tuple[bool, Key]:
-    desired = "Active" if params["active"] else "Inactive"
-    if current["status"] == desired:
-        return False, current
-    if not check_mode:
-        iam.update_ssh_public_key(params["user_name"], current["ssh_public_key_id"], desired)
-    return True, dict(current, status=desired)
-
-
-def ensure_absent(iam: IAM, *, check_mode: bool, targets: list[Key], params: dict[str, t.Any]) -> tuple[bool, Key]:
-    # Against AWS there is at most one target; emulators accept duplicates, and absent means none is left.
-    if not check_mode:
-        for key in targets:
-            iam.delete_ssh_public_key(params["user_name"], key["ssh_public_key_id"])
-    return bool(targets), {}
-
-
-def run_module(module: IAMModule) -> dict[str, t.Any]:
-    params, iam, check_mode = module.params, module.iam, module.check_mode
-    user_name, key_id = params["user_name"], params["ssh_public_key_id"]
-    parsed = parse_public_key(params["public_key"]) if params["public_key"] else None
-    # Bodies are needed to match by body; by ID alone, only that key's (for its fingerprint).
-    keys = read_keys(iam, user_name, bodies_of=lambda found: parsed is not None or found == key_id)
-    if keys is None and params["state"] == "present":
-        if not check_mode:
-            raise ModuleFailure(f"user_name: user {user_name} does not exist")
-        module.warn(f"User {user_name} does not exist; assuming an earlier task would create it.")
-    keys = keys or []
-    targets = select_keys(keys, canonical=parsed and parsed.canonical, key_id=key_id, user_name=user_name)
-    # moto accepts duplicates: prefer the copy that already has the wanted status.
-    targets.sort(key=lambda key: key["status"] != ("Active" if params["active"] else "Inactive"))
-    before = public(targets[0]) if targets else {}
-
-    if params["state"] == "absent":
-        changed, after = ensure_absent(iam, check_mode=check_mode, targets=targets, params=params)
-        result: dict[str, t.Any] = {"changed": changed, "removed": [key["ssh_public_key_id"] for key in targets]}
-    elif targets:
-        changed, after = ensure_status(iam, check_mode=check_mode, current=public(targets[0]), params=params)
-        result = {"changed": changed}
-    elif parsed is None:
-        raise ModuleFailure(f"ssh_public_key_id: user {user_name} has no SSH public key {key_id}; give public_key")
-    elif key_id:
-        raise ModuleFailure(
-            f"ssh_public_key_id: user {user_name} has no SSH public key {key_id}; omit it to upload public_key"
-        )
-    else:
-        after = ensure_uploaded(iam, check_mode=check_mode, keys=keys, parsed=parsed, params=params)
-        after = ensure_status(iam, check_mode=check_mode, current=after, params=params)[1]
-        result = {"changed": True}
-
-    result.update(ssh_public_key=after, ssh_public_key_id=after.get("ssh_public_key_id"))
-    result["fingerprint"] = after.get("fingerprint")
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    return result
-
-
-def validate(params: dict[str, t.Any]) -> list[str]:
-    errors = _validate.user_name("user_name", params["user_name"])
-    key_id, body = params["ssh_public_key_id"], params["public_key"]
-    if key_id is not None and not _KEY_ID_RE.match(key_id):
-        errors.append(f"ssh_public_key_id '{key_id[:140]}' must be 20 to 128 letters, digits or underscores")
-    if body is not None:
-        if len(body.strip()) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
-            errors.append(f"public_key must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
-        else:
-            try:
-                parse_public_key(body)
-            except InvalidKey as exc:
-                errors.append(f"public_key is not a usable SSH public key: {exc}")
-    return errors
+SSH_KEY = _uploaded.Uploaded(
+    noun="SSH public key",
+    plural="SSH public keys",
+    body_option="public_key",
+    id_option="ssh_public_key_id",
+    id_field="SSHPublicKeyId",
+    body_field="SSHPublicKeyBody",
+    min_id_length=20,
+    limit=MAX_KEYS_PER_USER,
+    usable="SSH public key",
+    mismatch="key {id} of user {user} holds another key than public_key",
+    result_key="ssh_public_key",
+    returns=("ssh_public_key_id", "fingerprint"),
+    invalid=InvalidKey,
+    parse=parse_public_key,
+    canonical=canonical_body,
+    to_result=key_result,
+    predict=predict,
+    list_items=IAM.list_ssh_public_keys,
+    upload=IAM.upload_ssh_public_key,
+    update=IAM.update_ssh_public_key,
+    delete=IAM.delete_ssh_public_key,
+    # ListSSHPublicKeys has no bodies or fingerprints.
+    get=IAM.get_ssh_public_key,
+    # Ansible would take these names for secrets; a public key and its ID are not.
+    not_secret=("public_key", "ssh_public_key_id"),
+)
 
 
 def main() -> None:
-    module = IAMModule(
-        argument_spec={
-            "user_name": {"type": "str", "required": True},
-            "public_key": {"type": "str", "no_log": False},
-            "ssh_public_key_id": {"type": "str", "aliases": ["id"], "no_log": False},
-            "active": {"type": "bool", "default": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-        },
-        required_one_of=[["public_key", "ssh_public_key_id"]],
-        supports_check_mode=True,
-    )
-    module.fail_on_invalid(validate(module.params))
-    module.execute(run_module)
+    module = IAMModule(**_uploaded.module_args(SSH_KEY))
+    module.fail_on_invalid(_uploaded.validate(SSH_KEY, module.params))
+    module.execute(functools.partial(_uploaded.run_module, SSH_KEY))
 
 
 if __name__ == "__main__":

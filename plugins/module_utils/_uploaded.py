@@ -1,0 +1,240 @@
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: this file is not a public API of the collection and may change at any time.
+
+"""Bodies uploaded for an IAM user: SSH public keys and signing certificates.
+
+Both are a text body uploaded for a user, identified by an ID that AWS assigns, with an Active/Inactive
+status and a per-user limit, and matched by a normalised body. A module describes its resource with an
+``Uploaded`` descriptor and keeps only what is specific to it: parsing and normalising the body, its docs
+and the shape of its result. No boto3 here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils import _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+
+Item = dict[str, t.Any]
+Raw = dict[str, t.Any]
+
+MAX_BODY_LENGTH = 16384
+_BODY_RE = re.compile(r"^[\t\n\r\x20-\xff]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Uploaded:
+    """What differs between two kinds of uploaded bodies; every message is built from these fields."""
+
+    noun: str  # "SSH public key": "user u has no <noun> <id>"
+    plural: str  # "SSH public keys": "user u already has 5 <plural>"
+    body_option: str  # option holding the body, e.g. "public_key"
+    id_option: str  # option holding the ID; also the ID's name in the result and at the top level
+    id_field: str  # the ID in IAM structures, e.g. "SSHPublicKeyId"
+    body_field: str  # the body in IAM structures, e.g. "SSHPublicKeyBody"
+    min_id_length: int  # IDs are min_id_length to 128 letters, digits or underscores
+    limit: int  # the most a user may have, active or inactive
+    usable: str  # "SSH public key": "<body_option> is not a usable <usable>: <why>"
+    mismatch: str  # template with {id} and {user}: the ID's item holds another body than the one given
+    result_key: str  # the result key of the item, e.g. "ssh_public_key"
+    returns: tuple[str, ...]  # item fields also returned at the top level, for convenience
+    invalid: type[ValueError]  # what ``parse`` raises; its message never repeats the body
+    parse: t.Callable[[str], object]  # validate a body given by the user
+    canonical: t.Callable[[str | None], str | None]  # a body's identity (None for None)
+    to_result: t.Callable[[Raw, str], Item]  # IAM structure and user name -> snake_case item
+    list_items: t.Callable[[IAM, str], list[Raw]]
+    upload: t.Callable[[IAM, str, str], Raw]
+    update: t.Callable[[IAM, str, str, str], None]
+    delete: t.Callable[[IAM, str, str], None]
+    # Set when listing returns no bodies: (iam, user_name, id) -> the item with its body, None if gone.
+    get: t.Callable[[IAM, str, str], Raw | None] | None = None
+    # body -> IAM fields known before uploading besides ID and status (returned in check mode).
+    predict: t.Callable[[str], Raw] | None = None
+    # Options whose names look secret to Ansible but are not: they get an explicit no_log=False.
+    not_secret: tuple[str, ...] = ()
+
+
+# -- pure helpers --------------------------------------------------------------------------------
+
+
+def desired_status(params: dict[str, t.Any]) -> str:
+    return "Active" if params["active"] else "Inactive"
+
+
+def public(item: Item | None) -> Item:
+    """The item as returned: without its identity (``canonical``)."""
+    return {name: value for name, value in (item or {}).items() if name != "canonical"}
+
+
+def select(
+    kind: Uploaded, items: list[Item], *, canonical: str | None, item_id: str | None, user_name: str
+) -> list[Item]:
+    """The items the task designates: by ID, by body, or by both (which must then agree)."""
+    by_id = [item for item in items if item[kind.id_option] == item_id] if item_id else None
+    by_body = [item for item in items if item["canonical"] == canonical] if canonical else None
+    if by_id is None:
+        return by_body or []
+    if by_body is None:
+        return by_id
+    if by_id and by_id[0]["canonical"] != canonical:
+        raise ModuleFailure(f"{kind.id_option}: {kind.mismatch.format(id=item_id, user=user_name)}")
+    if not by_id and by_body:
+        other = by_body[0][kind.id_option]
+        raise ModuleFailure(
+            f"{kind.id_option}: {kind.body_option} is uploaded for user {user_name} as {other}, not {item_id}"
+        )
+    return by_id
+
+
+def validate(kind: Uploaded, params: dict[str, t.Any]) -> list[str]:
+    """Problems with the user name, ID and body, each naming its option; checked before any AWS call."""
+    errors = _validate.user_name("user_name", params["user_name"])
+    item_id, body = params[kind.id_option], params[kind.body_option]
+    if item_id is not None and not re.match(rf"^[A-Za-z0-9_]{{{kind.min_id_length},128}}$", item_id):
+        errors.append(
+            f"{kind.id_option} '{item_id[:140]}' must be {kind.min_id_length} to 128 letters, digits or underscores"
+        )
+    if body is not None:
+        if len(body.strip()) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
+            errors.append(f"{kind.body_option} must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
+        else:
+            try:
+                kind.parse(body)
+            except kind.invalid as exc:
+                errors.append(f"{kind.body_option} is not a usable {kind.usable}: {exc}")
+    return errors
+
+
+def module_args(kind: Uploaded) -> dict[str, t.Any]:
+    """Keyword arguments of IAMModule: the argspec and its constraints."""
+    body_spec: dict[str, t.Any] = {"type": "str"}
+    id_spec: dict[str, t.Any] = {"type": "str", "aliases": ["id"]}
+    for name, spec in ((kind.body_option, body_spec), (kind.id_option, id_spec)):
+        if name in kind.not_secret:
+            spec["no_log"] = False
+    return {
+        "argument_spec": {
+            "user_name": {"type": "str", "required": True},
+            kind.body_option: body_spec,
+            kind.id_option: id_spec,
+            "active": {"type": "bool", "default": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        },
+        "required_one_of": [[kind.body_option, kind.id_option]],
+        "supports_check_mode": True,
+    }
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+def read(kind: Uploaded, iam: IAM, user_name: str, *, bodies_of: t.Callable[[str], bool]) -> list[Item] | None:
+    """The user's items with their identity (``canonical``), or None when the user does not exist.
+
+    When listing returns no bodies, a body is fetched only for the IDs where ``bodies_of(id)``; the
+    others get ``canonical=None``.
+    """
+    try:
+        listed = kind.list_items(iam, user_name)
+    except IAMError as exc:
+        if exc.code == "NoSuchEntity":
+            return None
+        raise
+    if kind.get is None:
+        return [
+            dict(kind.to_result(raw, user_name), canonical=kind.canonical(raw.get(kind.body_field))) for raw in listed
+        ]
+    items = []
+    for raw in listed:
+        item_id = raw[kind.id_field]
+        if not bodies_of(item_id):
+            items.append(dict(kind.to_result(raw, user_name), canonical=None))
+            continue
+        # The item may vanish between the two calls.
+        full = kind.get(iam, user_name, item_id)
+        if full is not None:
+            items.append(dict(kind.to_result(full, user_name), canonical=kind.canonical(full.get(kind.body_field))))
+    return items
+
+
+def ensure_uploaded(kind: Uploaded, iam: IAM, *, check_mode: bool, items: list[Item], params: dict[str, t.Any]) -> Item:
+    """Upload the body (always a change; AWS creates it Active), after checking the per-user limit."""
+    user_name, body = params["user_name"], params[kind.body_option]
+    if len(items) >= kind.limit:
+        listed = ", ".join(item[kind.id_option] for item in items)
+        raise ModuleFailure(
+            f"{kind.body_option}: user {user_name} already has {len(items)} {kind.plural} ({listed}), "
+            f"the IAM maximum of {kind.limit}; delete one (state=absent) before uploading another"
+        )
+    if check_mode:
+        predicted = kind.predict(body) if kind.predict else {}
+        return kind.to_result({kind.id_field: None, **predicted, "Status": "Active"}, user_name)
+    return kind.to_result(kind.upload(iam, user_name, body.strip()), user_name)
+
+
+def ensure_status(
+    kind: Uploaded, iam: IAM, *, check_mode: bool, current: Item, params: dict[str, t.Any]
+) -> tuple[bool, Item]:
+    desired = desired_status(params)
+    if current["status"] == desired:
+        return False, current
+    if not check_mode:
+        kind.update(iam, params["user_name"], current[kind.id_option], desired)
+    return True, dict(current, status=desired)
+
+
+def ensure_absent(
+    kind: Uploaded, iam: IAM, *, check_mode: bool, targets: list[Item], params: dict[str, t.Any]
+) -> tuple[bool, Item]:
+    # Against AWS there is at most one target (it refuses duplicates); moto accepts them, and absent
+    # means none is left.
+    if not check_mode:
+        for item in targets:
+            kind.delete(iam, params["user_name"], item[kind.id_option])
+    return bool(targets), {}
+
+
+def run_module(kind: Uploaded, module: IAMModule) -> dict[str, t.Any]:
+    params, iam, check_mode = module.params, module.iam, module.check_mode
+    user_name, item_id = params["user_name"], params[kind.id_option]
+    canonical = kind.canonical(params[kind.body_option])
+    # Bodies are needed to match by body; by ID alone, only that item's.
+    items = read(kind, iam, user_name, bodies_of=lambda found: canonical is not None or found == item_id)
+    if items is None and params["state"] == "present":
+        if not check_mode:
+            raise ModuleFailure(f"user_name: user {user_name} does not exist")
+        module.warn(f"User {user_name} does not exist; assuming an earlier task would create it.")
+    items = items or []
+    targets = select(kind, items, canonical=canonical, item_id=item_id, user_name=user_name)
+    # moto accepts duplicates: prefer the copy that already has the wanted status.
+    targets.sort(key=lambda item: item["status"] != desired_status(params))
+    before = public(targets[0]) if targets else {}
+
+    if params["state"] == "absent":
+        changed, after = ensure_absent(kind, iam, check_mode=check_mode, targets=targets, params=params)
+        result: dict[str, t.Any] = {"changed": changed, "removed": [item[kind.id_option] for item in targets]}
+    elif targets:
+        changed, after = ensure_status(kind, iam, check_mode=check_mode, current=public(targets[0]), params=params)
+        result = {"changed": changed}
+    elif canonical is None:
+        raise ModuleFailure(f"{kind.id_option}: user {user_name} has no {kind.noun} {item_id}; give {kind.body_option}")
+    elif item_id:
+        raise ModuleFailure(
+            f"{kind.id_option}: user {user_name} has no {kind.noun} {item_id}; omit it to upload {kind.body_option}"
+        )
+    else:
+        after = ensure_uploaded(kind, iam, check_mode=check_mode, items=items, params=params)
+        after = ensure_status(kind, iam, check_mode=check_mode, current=after, params=params)[1]
+        result = {"changed": True}
+
+    result[kind.result_key] = after
+    result.update((name, after.get(name)) for name in kind.returns)
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
+    return result
