@@ -17,7 +17,7 @@ import dataclasses
 import re
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
@@ -44,14 +44,14 @@ class Uploaded:
     mismatch: str  # template with {id} and {user}: the ID's item holds another body than the one given
     result_key: str  # the result key of the item, e.g. "ssh_public_key"
     returns: tuple[str, ...]  # item fields also returned at the top level, for convenience
-    invalid: type[ValueError]  # what ``parse`` raises; its message never repeats the body
-    parse: t.Callable[[str], object]  # validate a body given by the user
-    canonical: t.Callable[[str | None], str | None]  # a body's identity (None for None)
-    to_result: t.Callable[[Raw, str], Item]  # IAM structure and user name -> snake_case item
+    invalid: type[ValueError]  # what ``identity`` raises; its message never repeats the body
+    identity: t.Callable[[str], str]  # a valid body's identity, the same however it is formatted
     list_items: t.Callable[[IAM, str], list[Raw]]
     upload: t.Callable[[IAM, str, str], Raw]
     update: t.Callable[[IAM, str, str, str], None]
     delete: t.Callable[[IAM, str, str], None]
+    # Result fields between the ID and the status: result name -> IAM name.
+    fields: dict[str, str] = dataclasses.field(default_factory=dict)
     # Set when listing returns no bodies: (iam, user_name, id) -> the item with its body, None if gone.
     get: t.Callable[[IAM, str, str], Raw | None] | None = None
     # body -> IAM fields known before uploading besides ID and status (returned in check mode).
@@ -59,8 +59,49 @@ class Uploaded:
     # Options whose names look secret to Ansible but are not: they get an explicit no_log=False.
     not_secret: tuple[str, ...] = ()
 
+    def canonical(self, text: str | None) -> str | None:
+        """The identity of a body (None for None); for a body IAM holds but we cannot parse, its text."""
+        if text is None:
+            return None
+        try:
+            return self.identity(text)
+        except self.invalid:
+            return " ".join(text.split())
+
+    def result(self, raw: Raw, user_name: str) -> Item:
+        """The snake_case item returned from an IAM structure."""
+        item = {self.id_option: raw.get(self.id_field)}
+        item.update((name, raw.get(field)) for name, field in self.fields.items())
+        item.update(
+            status=raw.get("Status"),
+            upload_date=_compare.iso8601(raw.get("UploadDate")),
+            user_name=raw.get("UserName", user_name),
+        )
+        return item
+
 
 # -- pure helpers --------------------------------------------------------------------------------
+
+
+def der_element(
+    data: bytes, offset: int, tag: int, *, invalid: type[ValueError], problems: t.Mapping[str, str]
+) -> tuple[bytes, int]:
+    """Read the DER element with ``tag`` at ``offset``: (its content, the offset after it).
+
+    Otherwise raise ``invalid`` with the message ``problems`` gives for the reason: "tag" (not there, or
+    another tag), "length" (a malformed long-form length) or "truncated".
+    """
+    if offset + 2 > len(data) or data[offset] != tag:
+        raise invalid(problems["tag"])
+    length, offset = data[offset + 1], offset + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4 or offset + size > len(data):
+            raise invalid(problems["length"])
+        length, offset = int.from_bytes(data[offset : offset + size], "big"), offset + size
+    if offset + length > len(data):
+        raise invalid(problems["truncated"])
+    return data[offset : offset + length], offset + length
 
 
 def desired_status(params: dict[str, t.Any]) -> str:
@@ -105,7 +146,7 @@ def validate(kind: Uploaded, params: dict[str, t.Any]) -> list[str]:
             errors.append(f"{kind.body_option} must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
         else:
             try:
-                kind.parse(body)
+                kind.identity(body)
             except kind.invalid as exc:
                 errors.append(f"{kind.body_option} is not a usable {kind.usable}: {exc}")
     return errors
@@ -147,19 +188,17 @@ def read(kind: Uploaded, iam: IAM, user_name: str, *, bodies_of: t.Callable[[str
             return None
         raise
     if kind.get is None:
-        return [
-            dict(kind.to_result(raw, user_name), canonical=kind.canonical(raw.get(kind.body_field))) for raw in listed
-        ]
+        return [dict(kind.result(raw, user_name), canonical=kind.canonical(raw.get(kind.body_field))) for raw in listed]
     items = []
     for raw in listed:
         item_id = raw[kind.id_field]
         if not bodies_of(item_id):
-            items.append(dict(kind.to_result(raw, user_name), canonical=None))
+            items.append(dict(kind.result(raw, user_name), canonical=None))
             continue
         # The item may vanish between the two calls.
         full = kind.get(iam, user_name, item_id)
         if full is not None:
-            items.append(dict(kind.to_result(full, user_name), canonical=kind.canonical(full.get(kind.body_field))))
+            items.append(dict(kind.result(full, user_name), canonical=kind.canonical(full.get(kind.body_field))))
     return items
 
 
@@ -174,8 +213,8 @@ def ensure_uploaded(kind: Uploaded, iam: IAM, *, check_mode: bool, items: list[I
         )
     if check_mode:
         predicted = kind.predict(body) if kind.predict else {}
-        return kind.to_result({kind.id_field: None, **predicted, "Status": "Active"}, user_name)
-    return kind.to_result(kind.upload(iam, user_name, body.strip()), user_name)
+        return kind.result({kind.id_field: None, **predicted, "Status": "Active"}, user_name)
+    return kind.result(kind.upload(iam, user_name, body.strip()), user_name)
 
 
 def ensure_status(

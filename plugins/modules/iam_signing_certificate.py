@@ -119,9 +119,8 @@ import base64
 import binascii
 import functools
 import re
-import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _uploaded
+from ansible_collections.techsquawks.iam.plugins.module_utils import _uploaded
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
 
@@ -132,8 +131,6 @@ try:
 except ImportError:
     # Optional: without it the PEM structure is still checked, and AWS validates the rest.
     HAS_CRYPTOGRAPHY = False
-
-Certificate = dict[str, t.Any]
 
 MAX_CERTIFICATES_PER_USER = 2
 _PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
@@ -146,19 +143,16 @@ class InvalidCertificate(ValueError):
 # -- parsing (pure) -----------------------------------------------------------------------------
 
 
-def _der_sequence(data: bytes, offset: int) -> int:
-    """The offset just after the DER SEQUENCE that starts at ``offset``."""
-    if offset + 2 > len(data) or data[offset] != 0x30:
-        raise InvalidCertificate("its content is not a DER certificate (no ASN.1 SEQUENCE)")
-    length, offset = data[offset + 1], offset + 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 0 < size <= 4 or offset + size > len(data):
-            raise InvalidCertificate("its content has an invalid ASN.1 length")
-        length, offset = int.from_bytes(data[offset : offset + size], "big"), offset + size
-    if offset + length > len(data):
-        raise InvalidCertificate("its content is truncated")
-    return offset + length
+_DER_PROBLEMS = {
+    "tag": "its content is not a DER certificate (no ASN.1 SEQUENCE)",
+    "length": "its content has an invalid ASN.1 length",
+    "truncated": "its content is truncated",
+}
+
+
+def _der_sequence(data: bytes, offset: int) -> tuple[bytes, int]:
+    """The content of the DER SEQUENCE that starts at ``offset``, and the offset just after it."""
+    return _uploaded.der_element(data, offset, 0x30, invalid=InvalidCertificate, problems=_DER_PROBLEMS)
 
 
 def parse_certificate(text: str) -> bytes:
@@ -178,9 +172,10 @@ def parse_certificate(text: str) -> bytes:
     except (binascii.Error, ValueError) as exc:
         raise InvalidCertificate("its PEM data is not valid base64") from exc
     # Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm, signature }
-    if _der_sequence(der, 0) != len(der):
+    content, end = _der_sequence(der, 0)
+    if end != len(der):
         raise InvalidCertificate("its content has trailing bytes")
-    _der_sequence(der, 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F))
+    _der_sequence(content, 0)
     if HAS_CRYPTOGRAPHY:
         try:
             x509.load_der_x509_certificate(der)
@@ -189,27 +184,12 @@ def parse_certificate(text: str) -> bytes:
     return der
 
 
-def canonical_body(text: str | None) -> str | None:
-    """The identity of a certificate body (base64 of its DER), or the stripped text if unparseable."""
-    if text is None:
-        return None
-    try:
-        return base64.b64encode(parse_certificate(text)).decode()
-    except InvalidCertificate:
-        return " ".join(text.split())
-
-
 # -- state ---------------------------------------------------------------------------------------
 
 
-def certificate_result(raw: dict[str, t.Any], user_name: str) -> Certificate:
-    """The snake_case ``certificate`` return value from an IAM SigningCertificate structure."""
-    return {
-        "certificate_id": raw.get("CertificateId"),
-        "status": raw.get("Status"),
-        "upload_date": _compare.iso8601(raw.get("UploadDate")),
-        "user_name": raw.get("UserName", user_name),
-    }
+def identity(text: str) -> str:
+    """A certificate's identity: the base64 of its DER, whatever the PEM's line endings and wrapping."""
+    return base64.b64encode(parse_certificate(text)).decode()
 
 
 SIGNING_CERTIFICATE = _uploaded.Uploaded(
@@ -226,9 +206,7 @@ SIGNING_CERTIFICATE = _uploaded.Uploaded(
     result_key="certificate",
     returns=("certificate_id",),
     invalid=InvalidCertificate,
-    parse=parse_certificate,
-    canonical=canonical_body,
-    to_result=certificate_result,
+    identity=identity,
     # ListSigningCertificates returns the bodies: no get needed.
     list_items=IAM.list_signing_certificates,
     upload=IAM.upload_signing_certificate,

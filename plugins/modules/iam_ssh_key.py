@@ -138,11 +138,9 @@ import hashlib
 import re
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _uploaded
+from ansible_collections.techsquawks.iam.plugins.module_utils import _uploaded
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
-
-Key = dict[str, t.Any]
 
 MAX_KEYS_PER_USER = 5
 MIN_RSA_BITS = 2048
@@ -218,19 +216,16 @@ def _parse_ssh_rsa(blob: bytes) -> ParsedKey:
     return ParsedKey(SSH_KEY_TYPE, _ssh_rsa_blob(exp, mod))
 
 
+_DER_PROBLEMS = {
+    "tag": "its PEM data is not an RSA public key",
+    "length": "its PEM data is not an RSA public key",
+    "truncated": "its PEM data is truncated",
+}
+
+
 def _der(data: bytes, offset: int, tag: int) -> tuple[bytes, int]:
     """Read one DER element with the expected tag: (content, offset after it)."""
-    if offset + 2 > len(data) or data[offset] != tag:
-        raise InvalidKey("its PEM data is not an RSA public key")
-    length, offset = data[offset + 1], offset + 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 0 < size <= 4 or offset + size > len(data):
-            raise InvalidKey("its PEM data is not an RSA public key")
-        length, offset = int.from_bytes(data[offset : offset + size], "big"), offset + size
-    if offset + length > len(data):
-        raise InvalidKey("its PEM data is truncated")
-    return data[offset : offset + length], offset + length
+    return _uploaded.der_element(data, offset, tag, invalid=InvalidKey, problems=_DER_PROBLEMS)
 
 
 def _parse_pkcs1(der: bytes) -> ParsedKey:
@@ -289,28 +284,12 @@ def parse_public_key(text: str) -> ParsedKey:
     return _parse_ssh_rsa(blob)
 
 
-def canonical_body(text: str | None) -> str | None:
-    """The identity of a key body read from IAM, or the stripped text when it cannot be parsed."""
-    if text is None:
-        return None
-    try:
-        return parse_public_key(text).canonical
-    except InvalidKey:
-        return " ".join(text.split())
-
-
 # -- state ---------------------------------------------------------------------------------------
 
 
-def key_result(raw: dict[str, t.Any], user_name: str) -> Key:
-    """The snake_case ``ssh_public_key`` return value from an IAM SSHPublicKey structure."""
-    return {
-        "ssh_public_key_id": raw.get("SSHPublicKeyId"),
-        "fingerprint": raw.get("Fingerprint"),
-        "status": raw.get("Status"),
-        "upload_date": _compare.iso8601(raw.get("UploadDate")),
-        "user_name": raw.get("UserName", user_name),
-    }
+def identity(text: str) -> str:
+    """A key's identity: its type and blob, the same for one RSA key given as ssh-rsa or PEM."""
+    return parse_public_key(text).canonical
 
 
 def predict(body: str) -> dict[str, t.Any]:
@@ -332,10 +311,9 @@ SSH_KEY = _uploaded.Uploaded(
     result_key="ssh_public_key",
     returns=("ssh_public_key_id", "fingerprint"),
     invalid=InvalidKey,
-    parse=parse_public_key,
-    canonical=canonical_body,
-    to_result=key_result,
+    identity=identity,
     predict=predict,
+    fields={"fingerprint": "Fingerprint"},
     list_items=IAM.list_ssh_public_keys,
     upload=IAM.upload_ssh_public_key,
     update=IAM.update_ssh_public_key,
