@@ -393,10 +393,14 @@ def test_a_failing_user_does_not_stop_the_others_and_is_named_in_the_summary(ans
 
 
 def test_invalid_entry_fails_before_any_aws_call(ansible_playbook, tmp_path):
+    # The whole roster is checked once, before any user is converged: bob's valid entry waits too.
     result = ansible_playbook(
         ONBOARD,
         extra_vars={
-            "onboarding_users": [{"name": "alice", "console": {"password_lenght": 15}}],
+            "onboarding_users": [
+                {"name": "alice", "console": {"password_lenght": 15}},
+                {"name": "bob", "access_key": True},
+            ],
             "onboarding_credentials_dir": str(tmp_path),
         },
         check=False,
