@@ -196,7 +196,7 @@ removed:
   returned: when a user was deleted
   type: dict
   sample:
-    access_keys: [AKIAEXAMPLEKEY000001]
+    access_keys: [AKIA2EXAMPLE7KEYID]
     groups: [developers]
     inline_policies: []
     login_profile: true

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import re
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.certificates import rewrap, self_signed_certificate
 
 USER = "signing-cert-user"
 _KEY = ec.generate_private_key(ec.SECP256R1())
@@ -23,32 +22,9 @@ def result_of(run, label: str = "RESULT") -> dict:
     return json.loads(base64.b64decode(match.group(1)))
 
 
-def self_signed(common_name: str) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(_KEY.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(_KEY, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def rewrap(pem: str) -> str:
-    """The same certificate wrapped at 76 columns with CRLF line endings."""
-    body = "".join(pem.strip().splitlines()[1:-1])
-    lines = [body[i : i + 76] for i in range(0, len(body), 76)]
-    return "\r\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"]) + "\r\n"
-
-
 @pytest.fixture(scope="module")
 def certificates() -> dict[str, str]:
-    return {name: self_signed(f"{USER}-{name}") for name in ("first", "second", "third")}
+    return {name: self_signed_certificate(f"{USER}-{name}") for name in ("first", "second", "third")}
 
 
 def stored_certificates(iam) -> dict[str, dict]:

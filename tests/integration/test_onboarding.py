@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import datetime
 import json
 import re
 import stat
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from tests.certificates import self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 ONBOARD = ROOT / "playbooks" / "onboard.yml"
@@ -49,23 +48,6 @@ def ssh_public_key() -> str:
     return public.decode() + " bob@laptop"
 
 
-def certificate() -> str:
-    key = rsa_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "carol")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
 def mixed_roster(policy_arn: str) -> list[dict]:
     return [
         {
@@ -78,7 +60,7 @@ def mixed_roster(policy_arn: str) -> list[dict]:
             "mfa": True,
         },
         {"name": "bob", "access_key": {"rotate_after_days": 90}, "ssh_public_keys": [ssh_public_key()]},
-        {"name": "carol", "console": True, "signing_certificates": [certificate()]},
+        {"name": "carol", "console": True, "signing_certificates": [self_signed_certificate("carol")]},
         {"name": "dave", "path": "/contractors/"},
         {"name": "erin", "access_key": True, "managed_policies": [policy_arn]},
         {"name": "frank", "state": "absent"},

@@ -4,44 +4,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.techsquawks.iam.plugins.modules import iam_signing_certificate
+from tests.certificates import rewrap, self_signed_certificate
 
 USER = "techsquawks-user"
-_KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-def make_cert(common_name: str = USER) -> str:
-    """A self-signed certificate in PEM (EC keys: fast to generate; IAM accepts any X.509 certificate)."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(_KEY.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(_KEY, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def rewrap(pem: str, width: int = 76, newline: str = "\r\n") -> str:
-    """The same certificate with other line width and line endings."""
-    body = "".join(pem.strip().splitlines()[1:-1])
-    lines = [body[i : i + width] for i in range(0, len(body), width)]
-    return newline.join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"]) + newline
 
 
 def pem_of(der: bytes, label: str = "CERTIFICATE") -> str:
@@ -50,7 +24,7 @@ def pem_of(der: bytes, label: str = "CERTIFICATE") -> str:
 
 @pytest.fixture
 def cert() -> str:
-    return make_cert()
+    return self_signed_certificate()
 
 
 @pytest.fixture
@@ -120,7 +94,9 @@ def test_present_ignores_line_wrapping_line_endings_and_whitespace(run_module, i
 
 def test_present_with_another_certificate_uploads_a_second_one(run_module, iam_client, user, cert):
     first = upload(iam_client, cert)
-    result = run_module(iam_signing_certificate, {"user_name": user, "certificate_body": make_cert("other")})
+    result = run_module(
+        iam_signing_certificate, {"user_name": user, "certificate_body": self_signed_certificate("other")}
+    )
     assert result["changed"] is True
     assert result["certificate_id"] != first
     assert len(certs_of(iam_client)) == 2
@@ -183,7 +159,10 @@ def test_diff_never_contains_the_certificate_body(run_module, user, cert):
 
 
 def test_third_certificate_fails_naming_certificate_body_before_upload(run_module, iam_client, api_calls, user, cert):
-    first, second = upload(iam_client, make_cert("one")), upload(iam_client, make_cert("two"))
+    first, second = (
+        upload(iam_client, self_signed_certificate("one")),
+        upload(iam_client, self_signed_certificate("two")),
+    )
     iam_client.update_signing_certificate(UserName=user, CertificateId=second, Status="Inactive")
     api_calls.clear()
     for check_mode in (True, False):
@@ -199,7 +178,7 @@ def test_third_certificate_fails_naming_certificate_body_before_upload(run_modul
 
 def test_existing_certificate_is_found_when_user_is_at_the_limit(run_module, iam_client, api_calls, user, cert):
     cert_id = upload(iam_client, cert)
-    upload(iam_client, make_cert("other"))
+    upload(iam_client, self_signed_certificate("other"))
     api_calls.clear()
     result = run_module(iam_signing_certificate, {"user_name": user, "certificate_body": cert})
     assert (result["changed"], result["certificate_id"]) == (False, cert_id)
@@ -227,7 +206,7 @@ def test_present_with_unknown_id_fails_naming_certificate_id(run_module, api_cal
 
 def test_id_and_body_of_different_certificates_fail_without_changes(run_module, iam_client, api_calls, user, cert):
     upload(iam_client, cert)
-    other_id = upload(iam_client, make_cert("other"))
+    other_id = upload(iam_client, self_signed_certificate("other"))
     api_calls.clear()
     for state in ("present", "absent"):
         args = {"user_name": user, "certificate_body": cert, "id": other_id, "state": state}
@@ -300,7 +279,7 @@ def test_absent_by_body_deletes_certificate_with_check_mode_first(run_module, ia
 
 def test_absent_by_id_deletes_only_that_certificate(run_module, iam_client, user, cert):
     keep = upload(iam_client, cert)
-    drop = upload(iam_client, make_cert("other"))
+    drop = upload(iam_client, self_signed_certificate("other"))
     result = run_module(iam_signing_certificate, {"user_name": user, "id": drop, "state": "absent"})
     assert (result["changed"], result["removed"]) == (True, [drop])
     assert [stored["CertificateId"] for stored in certs_of(iam_client)] == [keep]
@@ -338,12 +317,13 @@ def test_absent_by_body_when_missing_is_unchanged(run_module, api_calls, user, c
 
 
 def _bad_bodies() -> list:
-    cert = make_cert()
-    key_pem = _KEY.private_bytes(
+    cert = self_signed_certificate()
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     public_pem = (
-        _KEY.public_key()
+        key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
@@ -352,7 +332,7 @@ def _bad_bodies() -> list:
         pytest.param(
             "not a certificate", "exactly one -----BEGIN CERTIFICATE----- block (found no PEM block)", id="text"
         ),
-        pytest.param(cert + make_cert("other"), "(found CERTIFICATE, CERTIFICATE)", id="chain"),
+        pytest.param(cert + self_signed_certificate("other"), "(found CERTIFICATE, CERTIFICATE)", id="chain"),
         pytest.param(cert + key_pem, "contains a private key", id="with-private-key"),
         pytest.param(key_pem, "contains a private key", id="private-key"),
         pytest.param(public_pem, "(found PUBLIC KEY)", id="public-key"),

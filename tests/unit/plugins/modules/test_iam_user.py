@@ -6,33 +6,13 @@ import datetime
 import json
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.techsquawks.iam.plugins.modules import iam_user
+from tests.certificates import self_signed_certificate
 from tests.unit.emulate import PermissionsBoundaries
 
 ACCOUNT = "123456789012"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/boundary"
-
-
-def self_signed_certificate() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unit-test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def make_policy(iam_client, name: str) -> str:
