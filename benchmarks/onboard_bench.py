@@ -17,15 +17,16 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.moto_server import MotoServer  # noqa: E402 - needs the repository on sys.path
+
 BIN = Path(sys.executable).parent
 COLLECTIONS = ROOT / ".tmp" / "collections"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto accepts any
@@ -61,39 +62,6 @@ NAIVE_PLAYBOOK = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Moto:
-    def __init__(self, workdir: Path):
-        self.endpoint = f"http://127.0.0.1:{free_port()}"
-        self.log = open(workdir / "moto_server.log", "wb")  # noqa: SIM115 - closed in stop()
-        port = self.endpoint.rsplit(":", 1)[1]
-        self.process = subprocess.Popen(
-            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", port], stdout=self.log, stderr=subprocess.STDOUT
-        )
-        for _attempt in range(150):
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1)  # noqa: S310 - loopback
-                return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("moto_server did not start")
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self.log.close()
-
-
 def run(command: list[str], env: dict[str, str], api_log: Path) -> tuple[float, float, int, int]:
     """Run ansible-playbook; return (wall seconds, CPU seconds, API calls, mutating API calls)."""
     api_log.unlink(missing_ok=True)
@@ -124,7 +92,7 @@ def main() -> int:
         (COLLECTIONS / "ansible_collections" / "techsquawks" / "iam").symlink_to(ROOT, target_is_directory=True)
 
     work = Path(tempfile.mkdtemp(prefix="onboard-bench-"))
-    moto = Moto(work)
+    moto = MotoServer(work)
     try:
         (work / "naive.yml").write_text(NAIVE_PLAYBOOK)
         env = dict(

@@ -42,6 +42,11 @@ def check_destination(path: str) -> list[str]:
     return []
 
 
+def destination_errors(option: str, path: str | None) -> list[str]:
+    """check_destination's problems as validation messages that name ``option`` (none when unset)."""
+    return [f"{option}: {problem}" for problem in check_destination(path)] if path else []
+
+
 def render_credentials(profile: str, values: dict[str, str], existing: str | None = None) -> str:
     """An AWS shared-credentials file with ``profile`` set to ``values``; other profiles are kept."""
     parser = configparser.ConfigParser(interpolation=None)

@@ -520,8 +520,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
         errors.append(f"rotate_after_days must be 0 or more, not {params['rotate_after_days']}")
     if params["verify_timeout"] < 1:
         errors.append(f"verify_timeout must be at least 1 second, not {params['verify_timeout']}")
-    if params["secret_file"]:
-        errors += [f"secret_file: {problem}" for problem in _delivery.check_destination(params["secret_file"])]
+    errors += _delivery.destination_errors("secret_file", params["secret_file"])
     return errors
 
 

@@ -412,8 +412,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
             f"max_session_duration must be 0 (unset) or between {SESSION_DURATION[0]} and {SESSION_DURATION[1]} "
             f"seconds, got {duration}"
         )
-    if params["secret_file"]:
-        errors += [f"secret_file: {problem}" for problem in _delivery.check_destination(params["secret_file"])]
+    errors += _delivery.destination_errors("secret_file", params["secret_file"])
     return errors
 
 

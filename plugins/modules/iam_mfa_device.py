@@ -386,8 +386,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
         errors.append("issuer must not be empty")
     elif ":" in issuer:
         errors.append(f"issuer '{issuer}' must not contain ':', which separates issuer and account in the URI")
-    if params["secret_file"]:
-        errors += [f"secret_file {problem}" for problem in _delivery.check_destination(params["secret_file"])]
+    errors += _delivery.destination_errors("secret_file", params["secret_file"])
     return errors
 
 

@@ -43,14 +43,18 @@ def iam_client(aws):
 
 
 class ApiCalls(list):
-    """Operation names of every AWS call made through botocore during the test."""
+    """Operation names of every AWS call made through botocore during the test; ``sent`` adds the parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict[str, t.Any]]] = []
 
     @property
     def mutating(self) -> list[str]:
         return [name for name in self if not name.startswith(READ_PREFIXES)]
 
     def clear(self) -> None:
-        del self[:]
+        del self[:]  # the names only: ``sent`` is cleared on its own
 
 
 @pytest.fixture
@@ -61,10 +65,17 @@ def api_calls(monkeypatch: pytest.MonkeyPatch) -> ApiCalls:
 
     def spy(self, operation_name, api_params):
         calls.append(operation_name)
+        calls.sent.append((operation_name, dict(api_params)))
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
     return calls
+
+
+@pytest.fixture
+def sent(api_calls: ApiCalls) -> list[tuple[str, dict[str, t.Any]]]:
+    """(operation, parameters) of every call, to check what a module asked AWS for."""
+    return api_calls.sent
 
 
 class ModuleRunner(t.Protocol):

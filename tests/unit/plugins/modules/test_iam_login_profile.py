@@ -44,20 +44,6 @@ def user(iam_client) -> str:
     return USER
 
 
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch, api_calls) -> list[tuple[str, dict]]:
-    """(operation, parameters) of every call, to check what the module asked AWS for."""
-    calls: list[tuple[str, dict]] = []
-    inner = botocore.client.BaseClient._make_api_call
-
-    def record(self, operation_name, api_params):
-        calls.append((operation_name, dict(api_params)))
-        return inner(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
-    return calls
-
-
 def _profile(user) -> dict:
     profile = {"UserName": user.name, "CreateDate": user.create_date}
     profile["PasswordResetRequired"] = bool(user.password_reset_required)

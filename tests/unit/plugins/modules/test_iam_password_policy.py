@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import botocore.client
 import pytest
 
 from ansible_collections.techsquawks.iam.plugins.modules import iam_password_policy
@@ -29,20 +28,6 @@ STRICT_AWS = {
     "PasswordReusePrevention": 24,
     "HardExpiry": False,
 }
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch, api_calls) -> list[tuple[str, dict]]:
-    """(operation, parameters) of every call, to check what the module asked AWS for."""
-    calls: list[tuple[str, dict]] = []
-    inner = botocore.client.BaseClient._make_api_call
-
-    def record(self, operation_name, api_params):
-        calls.append((operation_name, dict(api_params)))
-        return inner(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
-    return calls
 
 
 def account_policy(iam_client) -> dict:
