@@ -47,11 +47,34 @@ def destination_errors(option: str, path: str | None) -> list[str]:
     return [f"{option}: {problem}" for problem in check_destination(path)] if path else []
 
 
+# botocore merges a shared-credentials file's [DEFAULT] section into every profile (configparser does too).
+RESERVED_PROFILE = "default"
+
+
+def profile_errors(option: str, profile: str | None) -> list[str]:
+    """A credentials-file profile name that would be the [DEFAULT] section of the file (any case) is refused."""
+    if profile is not None and profile.lower() == RESERVED_PROFILE:
+        return [
+            f"{option}: '{profile}' cannot be a profile of an AWS credentials file: its [DEFAULT] section is merged "
+            "into every other profile (deliver this user's key with secret_format=json)"
+        ]
+    return []
+
+
 def render_credentials(profile: str, values: dict[str, str], existing: str | None = None) -> str:
-    """An AWS shared-credentials file with ``profile`` set to ``values``; other profiles are kept."""
-    parser = configparser.ConfigParser(interpolation=None)
+    """An AWS shared-credentials file with ``profile`` set to ``values``; other profiles are kept.
+
+    Raises ValueError (never quoting the file) when ``existing`` is not a credentials file.
+    """
+    if profile_errors("profile", profile):
+        raise ValueError(f"'{profile}' cannot be a profile name of a credentials file")
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
     if existing:
-        parser.read_string(existing)
+        try:
+            parser.read_string(existing)
+        except configparser.Error as exc:
+            # configparser's messages quote the offending line, which may be another profile's secret.
+            raise ValueError(f"it is not an AWS credentials file ({type(exc).__name__})") from None
     parser[profile] = values
     out = io.StringIO()
     parser.write(out)
@@ -62,11 +85,47 @@ def render_json(values: dict[str, t.Any]) -> str:
     return json.dumps(values, indent=2, sort_keys=True) + "\n"
 
 
-def write_secret(path: str, render: t.Callable[[str | None], str]) -> str:
+Encrypt = t.Callable[[str], bytes]
+
+
+def _read_existing(path: str) -> str | None:
+    """The current content of ``path`` (None when absent); DeliveryError naming the path, never the content."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except UnicodeDecodeError:
+        raise DeliveryError(f"'{path}' exists but is not UTF-8 text; refusing to overwrite it") from None
+    except OSError as exc:
+        raise DeliveryError(f"cannot read '{path}': {exc.strerror or type(exc).__name__}") from None
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to a 0600 temporary file next to ``path``, fsync it, then rename it over ``path``."""
+    parent = os.path.dirname(path) or "."
+    # mkstemp creates the file 0600 before anything is written into it.
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-secret-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_secret(path: str, render: t.Callable[[str | None], str], encrypt: Encrypt | None = None) -> str:
     """Atomically write ``render(existing content or None)`` to ``path`` with mode 0600; return the path.
 
     The parent directory is created with mode 0700. A file that is readable by group or others is
-    never overwritten: whoever made it so may already have leaked its contents.
+    never overwritten: whoever made it so may already have leaked its contents. With ``encrypt`` the
+    content is encrypted before it reaches the disk (and the existing file is not read). Every failure is
+    a DeliveryError whose message names the path and never the file's content.
     """
     path = os.path.expanduser(path)
     problems = check_destination(path)
@@ -75,24 +134,123 @@ def write_secret(path: str, render: t.Callable[[str | None], str]) -> str:
     parent = os.path.dirname(path) or "."
     try:
         os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
-        existing = None
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                existing = handle.read()
-        content = render(existing)
-        # mkstemp creates the file 0600 before anything is written into it.
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-secret-")
+        existing = None if encrypt else _read_existing(path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
+            content = render(existing)
+        except ValueError as exc:
+            raise DeliveryError(f"'{path}' exists but cannot be updated: {exc}; refusing to overwrite it") from None
+        _write_atomically(path, encrypt(content) if encrypt else content.encode("utf-8"))
+    except OSError as exc:
+        raise DeliveryError(f"Failed to write secret to '{path}': {exc.strerror or type(exc).__name__}") from None
+    return path
+
+
+class StagedSecret:
+    """A secret written to a 0600 temporary file next to its destination, renamed into place by commit().
+
+    For a secret that replaces one already delivered (a new password for an existing login profile):
+    stage it before AWS is asked, commit once AWS accepted it, discard it when AWS refused it, so the
+    working secret on disk is never overwritten by one AWS did not take.
+    """
+
+    def __init__(self, path: str, data: bytes):
+        self.path = os.path.expanduser(path)
+        problems = check_destination(self.path)
+        if problems:
+            raise DeliveryError(problems[0])
+        parent = os.path.dirname(self.path) or "."
+        try:
+            os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-secret-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(tmp, FILE_MODE)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise DeliveryError(f"Failed to write secret to '{path}': {exc.strerror or exc}") from exc
-    return path
+            os.chmod(self._tmp, FILE_MODE)
+        except OSError as exc:
+            self.discard()
+            raise DeliveryError(
+                f"Failed to write secret to '{self.path}': {exc.strerror or type(exc).__name__}"
+            ) from None
+
+    def commit(self) -> str:
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise DeliveryError(
+                f"Failed to write secret to '{self.path}': {exc.strerror or type(exc).__name__}"
+            ) from None
+        return self.path
+
+    def discard(self) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# -- the file formats of every secret, in one place ------------------------------------------------
+
+
+def _access_key_content(payload: dict[str, str], file_format: str, existing: str | None) -> str:
+    if file_format == "json":
+        return render_json(
+            {"Version": 1, "AccessKeyId": payload["access_key_id"], "SecretAccessKey": payload["secret_access_key"]}
+        )
+    values = {"aws_access_key_id": payload["access_key_id"], "aws_secret_access_key": payload["secret_access_key"]}
+    return render_credentials(payload["user_name"], values, existing)
+
+
+def _password_content(payload: dict[str, str], file_format: str, _existing: str | None) -> str:
+    if file_format == "text":
+        return payload["password"] + "\n"
+    return render_json(
+        {"user_name": payload["user_name"], "password": payload["password"], "sign_in_url": payload.get("sign_in_url")}
+    )
+
+
+def _mfa_content(payload: dict[str, str], file_format: str, _existing: str | None) -> str:
+    if file_format == "text":
+        return payload["otpauth_uri"] + "\n"
+    fields = ("base32_seed", "otpauth_uri", "serial_number", "user_name")
+    return render_json({name: payload[name] for name in fields})
+
+
+# kind -> (render, formats): the first format is the default.
+FORMATS: dict[str, tuple[t.Callable[[dict[str, str], str, str | None], str], tuple[str, ...]]] = {
+    "access_key": (_access_key_content, ("credentials", "json")),
+    "login_profile": (_password_content, ("json", "text")),
+    "mfa": (_mfa_content, ("json", "text")),
+}
+
+
+class Destination:
+    """Where one kind of secret goes: a 0600 file in a file format, encrypted first when ``encrypt`` is set.
+
+    ``deliver`` writes at once (right after AWS issued the secret); ``stage`` writes beside the file and
+    renames into place on ``commit`` (for a secret that replaces a working one, see StagedSecret).
+    """
+
+    def __init__(self, path: str, kind: str, file_format: str | None = None, encrypt: Encrypt | None = None):
+        self.path = os.path.expanduser(path)
+        self.kind = kind
+        self._render, formats = FORMATS[kind]
+        self.file_format = file_format or formats[0]
+        self._encrypt = encrypt
+
+    def _content(self, payload: dict[str, str], existing: str | None) -> str:
+        return self._render(payload, self.file_format, existing)
+
+    def deliver(self, payload: dict[str, str]) -> str:
+        return write_secret(self.path, lambda existing: self._content(payload, existing), self._encrypt)
+
+    def stage(self, payload: dict[str, str]) -> StagedSecret:
+        existing = None if self._encrypt else _read_existing(self.path)
+        try:
+            content = self._content(payload, existing)
+        except ValueError as exc:
+            raise DeliveryError(
+                f"'{self.path}' exists but cannot be updated: {exc}; refusing to overwrite it"
+            ) from None
+        data = self._encrypt(content) if self._encrypt else content.encode("utf-8")
+        return StagedSecret(self.path, data)
