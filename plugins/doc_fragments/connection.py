@@ -56,6 +56,20 @@ options:
       - When V(false), TLS certificates of the endpoint are not verified. Only for private test endpoints.
     type: bool
     default: true
+  role_arn:
+    description:
+      - ARN of an IAM role to assume (STS AssumeRole, signed with the credentials above) and work with, for
+        example C(arn:aws:iam::111111111111:role/iam-onboarding) to manage another account's users.
+      - botocore's own assume-role credentials are used, so they are refreshed before they expire. A profile
+        with C(role_arn) and C(source_profile) in the AWS config file (O(profile)) works as well.
+    type: str
+    aliases: [assume_role_arn, aws_role_arn]
+  role_session_name:
+    description:
+      - The session name of the assumed role (shown in CloudTrail). Only used with O(role_arn).
+    type: str
+    default: techsquawks-iam
+    aliases: [aws_role_session_name]
 requirements:
   - python >= 3.11
   - boto3 >= 1.34.0

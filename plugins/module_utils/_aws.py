@@ -79,6 +79,10 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
         "type": "str",
     },
     "validate_certs": {"default": True, "type": "bool"},
+    # Work in another account through a role, with botocore's own assume-role credentials (refreshed before
+    # they expire), signed with the credentials above.
+    "role_arn": {"aliases": ["assume_role_arn", "aws_role_arn"], "type": "str"},
+    "role_session_name": {"aliases": ["aws_role_session_name"], "type": "str", "default": "techsquawks-iam"},
 }
 
 CONNECTION_OPTIONS = tuple(CONNECTION_ARGUMENT_SPEC)
@@ -108,7 +112,7 @@ def _log_api_call(path: str) -> t.Callable[..., None]:
 
 
 def build_session(params: dict[str, t.Any]) -> t.Any:
-    """Build a boto3 session from the connection options (profile or explicit keys)."""
+    """Build a boto3 session from the connection options (profile or explicit keys, then role_arn if set)."""
     if not HAS_BOTO3:
         raise AWSConnectionError(f"boto3 and botocore are required: {BOTO3_IMPORT_ERROR}")
     kwargs: dict[str, t.Any] = {}
@@ -119,19 +123,71 @@ def build_session(params: dict[str, t.Any]) -> t.Any:
         kwargs["aws_secret_access_key"] = params.get("secret_key")
         kwargs["aws_session_token"] = params.get("session_token")
     try:
-        return boto3.session.Session(**kwargs)
+        session = boto3.session.Session(**kwargs)
     except botocore.exceptions.ProfileNotFound as exc:
         raise AWSConnectionError(f"profile: {exc}") from exc
+    if params.get("role_arn"):
+        session = _assumed_role_session(session, params)
+    return session
 
 
-def create_client(session: t.Any, service: str, params: dict[str, t.Any], max_attempts: int = MAX_ATTEMPTS) -> t.Any:
-    """Create a boto3 client for ``service`` with the shared retry and user-agent configuration."""
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
+def _assumed_role_session(source: t.Any, params: dict[str, t.Any]) -> t.Any:
+    """A session whose credentials come from STS AssumeRole signed with ``source``'s, refreshed by botocore."""
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    source_credentials = source.get_credentials()
+    if source_credentials is None:
+        raise AWSConnectionError("role_arn: no credentials found to assume the role with")
+    region = params.get("region") or source.region_name or DEFAULT_REGION
+
+    def sts_client(service: str, **credentials: t.Any) -> t.Any:
+        return source.client(
+            service,
+            region_name=region,
+            endpoint_url=params.get("endpoint_url") or None,
+            verify=params.get("validate_certs", True),
+            config=_config(MAX_ATTEMPTS, "standard"),
+            **credentials,
+        )
+
+    fetcher = AssumeRoleCredentialFetcher(
+        sts_client,
+        source_credentials,
+        params["role_arn"],
+        extra_args={"RoleSessionName": params.get("role_session_name") or "techsquawks-iam"},
+    )
+    botocore_session = botocore.session.Session()
+    # botocore's own refreshable assume-role credentials, as a profile with role_arn would give.
+    botocore_session._credentials = DeferredRefreshableCredentials(
+        method="assume-role", refresh_using=fetcher.fetch_credentials
+    )
+    return boto3.session.Session(botocore_session=botocore_session, region_name=region)
+
+
+def _config(max_attempts: int, retry_mode: str) -> t.Any:
+    return Config(
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
         user_agent_extra=f"techsquawks.iam/{COLLECTION_VERSION}",
         connect_timeout=10,
         read_timeout=30,
+        # One client serves every thread of the roster engine; let each have its own connection.
+        max_pool_connections=32,
     )
+
+
+def create_client(
+    session: t.Any,
+    service: str,
+    params: dict[str, t.Any],
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_mode: str = "standard",
+) -> t.Any:
+    """Create a boto3 client for ``service`` with the shared retry and user-agent configuration.
+
+    ``retry_mode="adaptive"`` adds botocore's client-side rate limiting, which learns from throttling: the
+    roster engine uses it so that many users converged at once against one account back off together.
+    """
+    config = _config(max_attempts, retry_mode)
     client = session.client(
         service,
         region_name=params.get("region") or session.region_name or DEFAULT_REGION,

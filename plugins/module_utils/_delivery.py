@@ -34,6 +34,8 @@ def check_destination(path: str) -> list[str]:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
             return [f"'{path}' is a symbolic link; refusing to follow it for a secret"]
+        if not stat.S_ISREG(info.st_mode):
+            return [f"'{path}' is not a regular file (a FIFO or device?); refusing to write a secret into it"]
         if stat.S_IMODE(info.st_mode) & 0o077:
             return [
                 f"'{path}' exists with mode {stat.S_IMODE(info.st_mode):04o}, readable by others; "
@@ -119,6 +121,25 @@ def _write_atomically(path: str, data: bytes) -> None:
         raise
 
 
+def _rendered(path: str, render: t.Callable[[str | None], str], existing: str | None) -> str:
+    try:
+        return render(existing)
+    except ValueError as exc:
+        if existing is None:
+            raise DeliveryError(f"cannot write '{path}': {exc}") from None
+        raise DeliveryError(f"'{path}' exists but cannot be updated: {exc}; refusing to overwrite it") from None
+
+
+def _encoded(path: str, content: str, encrypt: Encrypt | None) -> bytes:
+    """The bytes to write: the content, encrypted first when ``encrypt`` is set."""
+    if encrypt is None:
+        return content.encode("utf-8")
+    try:
+        return encrypt(content)
+    except Exception as exc:  # noqa: BLE001 - any failure of the encrypter must become a delivery failure (rollback)
+        raise DeliveryError(f"cannot encrypt the secret for '{path}' ({type(exc).__name__})") from None
+
+
 def write_secret(path: str, render: t.Callable[[str | None], str], encrypt: Encrypt | None = None) -> str:
     """Atomically write ``render(existing content or None)`` to ``path`` with mode 0600; return the path.
 
@@ -135,11 +156,7 @@ def write_secret(path: str, render: t.Callable[[str | None], str], encrypt: Encr
     try:
         os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
         existing = None if encrypt else _read_existing(path)
-        try:
-            content = render(existing)
-        except ValueError as exc:
-            raise DeliveryError(f"'{path}' exists but cannot be updated: {exc}; refusing to overwrite it") from None
-        _write_atomically(path, encrypt(content) if encrypt else content.encode("utf-8"))
+        _write_atomically(path, _encoded(path, _rendered(path, render, existing), encrypt))
     except OSError as exc:
         raise DeliveryError(f"Failed to write secret to '{path}': {exc.strerror or type(exc).__name__}") from None
     return path
@@ -246,11 +263,5 @@ class Destination:
 
     def stage(self, payload: dict[str, str]) -> StagedSecret:
         existing = None if self._encrypt else _read_existing(self.path)
-        try:
-            content = self._content(payload, existing)
-        except ValueError as exc:
-            raise DeliveryError(
-                f"'{self.path}' exists but cannot be updated: {exc}; refusing to overwrite it"
-            ) from None
-        data = self._encrypt(content) if self._encrypt else content.encode("utf-8")
-        return StagedSecret(self.path, data)
+        content = _rendered(self.path, lambda current: self._content(payload, current), existing)
+        return StagedSecret(self.path, _encoded(self.path, content, self._encrypt))

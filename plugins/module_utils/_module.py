@@ -64,7 +64,7 @@ class IAMModule(AnsibleModule):
     def client_with_credentials(self, service: str, access_key_id: str, secret_access_key: str) -> t.Any:
         """A client that signs with other credentials (e.g. a key just created) but the same endpoint."""
         params = dict(self.connection_params, access_key=access_key_id, secret_key=secret_access_key)
-        params["session_token"] = params["profile"] = None
+        params["session_token"] = params["profile"] = params["role_arn"] = None
         return create_client(build_session(params), service, params)
 
     @property

@@ -6,9 +6,10 @@
 """Bodies uploaded for an IAM user: SSH public keys and signing certificates.
 
 Both are a text body uploaded for a user, identified by an ID that AWS assigns, with an Active/Inactive
-status and a per-user limit, and matched by a normalised body. A module describes its resource with an
-``Uploaded`` descriptor and keeps only what is specific to it: parsing and normalising the body, its docs
-and the shape of its result. No boto3 here.
+status and a per-user limit, and matched by a normalised body. Each kind is an ``Uploaded`` descriptor
+(_ssh_key.SSH_KEY, _signing_certificate.SIGNING_CERTIFICATE) holding what is specific to it: parsing and
+normalising the body and the shape of its result. ``ensure_item`` is the single-item flow of the modules,
+``ensure_bodies`` the set-of-bodies flow of the roster. No boto3 here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
-from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
+from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
 
 Item = dict[str, t.Any]
 Raw = dict[str, t.Any]
@@ -33,6 +35,7 @@ class Uploaded:
     """What differs between two kinds of uploaded bodies; every message is built from these fields."""
 
     noun: str  # "SSH public key": "user u has no <noun> <id>"
+    label: str  # "SSH key": "<label> <id>" in an outcome's created/updated/removed
     plural: str  # "SSH public keys": "user u already has 5 <plural>"
     body_option: str  # option holding the body, e.g. "public_key"
     id_option: str  # option holding the ID; also the ID's name in the result and at the top level
@@ -104,8 +107,8 @@ def der_element(
     return data[offset : offset + length], offset + length
 
 
-def desired_status(params: dict[str, t.Any]) -> str:
-    return "Active" if params["active"] else "Inactive"
+def desired_status(active: bool) -> str:
+    return "Active" if active else "Inactive"
 
 
 def public(item: Item | None) -> Item:
@@ -202,65 +205,83 @@ def read(kind: Uploaded, iam: IAM, user_name: str, *, bodies_of: t.Callable[[str
     return items
 
 
-def ensure_uploaded(kind: Uploaded, iam: IAM, *, check_mode: bool, items: list[Item], params: dict[str, t.Any]) -> Item:
-    """Upload the body (always a change; AWS creates it Active), after checking the per-user limit."""
-    user_name, body = params["user_name"], params[kind.body_option]
-    if len(items) >= kind.limit:
-        listed = ", ".join(item[kind.id_option] for item in items)
+def check_limit(kind: Uploaded, items: list[Item], *, user_name: str, adding: int = 1) -> None:
+    """Refuse (before any upload) when ``adding`` more items would exceed the per-user limit."""
+    if len(items) + adding <= kind.limit:
+        return
+    listed = ", ".join(item[kind.id_option] for item in items)
+    if adding == 1:
         raise ModuleFailure(
             f"{kind.body_option}: user {user_name} already has {len(items)} {kind.plural} ({listed}), "
             f"the IAM maximum of {kind.limit}; delete one (state=absent) before uploading another"
         )
+    raise ModuleFailure(
+        f"{kind.body_option}: user {user_name} has {len(items)} {kind.plural} ({listed}); uploading {adding} more "
+        f"would exceed the IAM maximum of {kind.limit}; delete some before uploading others"
+    )
+
+
+def upload(kind: Uploaded, iam: IAM, *, check_mode: bool, user_name: str, body: str) -> Item:
+    """Upload the body (AWS creates it Active); in check mode, the item predicted with a null ID."""
     if check_mode:
         predicted = kind.predict(body) if kind.predict else {}
         return kind.result({kind.id_field: None, **predicted, "Status": "Active"}, user_name)
     return kind.result(kind.upload(iam, user_name, body.strip()), user_name)
 
 
-def ensure_status(
-    kind: Uploaded, iam: IAM, *, check_mode: bool, current: Item, params: dict[str, t.Any]
-) -> tuple[bool, Item]:
-    desired = desired_status(params)
-    if current["status"] == desired:
-        return False, current
+def set_status(kind: Uploaded, iam: IAM, *, check_mode: bool, user_name: str, current: Item, status: str) -> Item:
+    """The item with ``status``, updated in IAM unless it already has it (or in check mode)."""
+    if current["status"] == status:
+        return current
     if not check_mode:
-        kind.update(iam, params["user_name"], current[kind.id_option], desired)
-    return True, dict(current, status=desired)
+        kind.update(iam, user_name, current[kind.id_option], status)
+    return dict(current, status=status)
 
 
-def ensure_absent(
-    kind: Uploaded, iam: IAM, *, check_mode: bool, targets: list[Item], params: dict[str, t.Any]
-) -> tuple[bool, Item]:
-    # Against AWS there is at most one target (it refuses duplicates); moto accepts them, and absent
-    # means none is left.
-    if not check_mode:
-        for item in targets:
-            kind.delete(iam, params["user_name"], item[kind.id_option])
-    return bool(targets), {}
+def ensure_item(
+    kind: Uploaded,
+    iam: IAM,
+    *,
+    check_mode: bool,
+    user_name: str,
+    body: str | None,
+    item_id: str | None,
+    active: bool,
+    state: str,
+) -> Outcome:
+    """One item, designated by ID, body or both, uploaded with a status or deleted: the modules' flow.
 
-
-def run_module(kind: Uploaded, module: IAMModule) -> dict[str, t.Any]:
-    params, iam, check_mode = module.params, module.iam, module.check_mode
-    user_name, item_id = params["user_name"], params[kind.id_option]
-    canonical = kind.canonical(params[kind.body_option])
+    before/after are the item as returned ({} when there is none); ``result`` is the module's result.
+    """
+    canonical = kind.canonical(body)
+    status = desired_status(active)
     # Bodies are needed to match by body; by ID alone, only that item's.
     items = read(kind, iam, user_name, bodies_of=lambda found: canonical is not None or found == item_id)
-    if items is None and params["state"] == "present":
+    warnings: list[str] = []
+    if items is None and state == "present":
         if not check_mode:
             raise ModuleFailure(f"user_name: user {user_name} does not exist")
-        module.warn(f"User {user_name} does not exist; assuming an earlier task would create it.")
+        warnings.append(f"User {user_name} does not exist; assuming an earlier task would create it.")
     items = items or []
     targets = select(kind, items, canonical=canonical, item_id=item_id, user_name=user_name)
     # moto accepts duplicates: prefer the copy that already has the wanted status.
-    targets.sort(key=lambda item: item["status"] != desired_status(params))
+    targets.sort(key=lambda item: item["status"] != status)
     before = public(targets[0]) if targets else {}
+    outcome = Outcome(before=before, after={}, warnings=warnings)
 
-    if params["state"] == "absent":
-        changed, after = ensure_absent(kind, iam, check_mode=check_mode, targets=targets, params=params)
-        result: dict[str, t.Any] = {"changed": changed, "removed": [item[kind.id_option] for item in targets]}
+    if state == "absent":
+        # Against AWS there is at most one target (it refuses duplicates); moto accepts them, and absent
+        # means none is left.
+        removed = [item[kind.id_option] for item in targets]
+        if not check_mode:
+            for removed_id in removed:
+                kind.delete(iam, user_name, removed_id)
+        outcome.removed = [f"{kind.label} {removed_id}" for removed_id in removed]
+        outcome.result["removed"] = removed
     elif targets:
-        changed, after = ensure_status(kind, iam, check_mode=check_mode, current=public(targets[0]), params=params)
-        result = {"changed": changed}
+        outcome.after = set_status(kind, iam, check_mode=check_mode, user_name=user_name, current=before, status=status)
+        if outcome.changed:
+            outcome.updated.append(f"{kind.label} {before[kind.id_option]} {status}")
     elif canonical is None:
         raise ModuleFailure(f"{kind.id_option}: user {user_name} has no {kind.noun} {item_id}; give {kind.body_option}")
     elif item_id:
@@ -268,12 +289,70 @@ def run_module(kind: Uploaded, module: IAMModule) -> dict[str, t.Any]:
             f"{kind.id_option}: user {user_name} has no {kind.noun} {item_id}; omit it to upload {kind.body_option}"
         )
     else:
-        after = ensure_uploaded(kind, iam, check_mode=check_mode, items=items, params=params)
-        after = ensure_status(kind, iam, check_mode=check_mode, current=after, params=params)[1]
-        result = {"changed": True}
+        check_limit(kind, items, user_name=user_name)
+        uploaded = upload(kind, iam, check_mode=check_mode, user_name=user_name, body=body)
+        outcome.created.append(f"{kind.label} {uploaded[kind.id_option] or '(new)'}")
+        outcome.after = set_status(
+            kind, iam, check_mode=check_mode, user_name=user_name, current=uploaded, status=status
+        )
 
-    result[kind.result_key] = after
-    result.update((name, after.get(name)) for name in kind.returns)
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    return result
+    outcome.result[kind.result_key] = outcome.after
+    outcome.result.update((name, outcome.after.get(name)) for name in kind.returns)
+    return outcome
+
+
+def _summary(kind: Uploaded, item: Item) -> Item:
+    return {kind.id_option: item[kind.id_option], "status": item["status"]}
+
+
+def _sorted(kind: Uploaded, items: list[Item]) -> list[Item]:
+    # Predicted uploads have no ID yet (check mode): they sort last.
+    return sorted(items, key=lambda item: (item[kind.id_option] is None, item[kind.id_option] or ""))
+
+
+def ensure_bodies(kind: Uploaded, iam: IAM, *, check_mode: bool, user_name: str, bodies: list[str]) -> Outcome:
+    """Every body in ``bodies`` uploaded and Active for the user; the user's other items are left alone.
+
+    before/after list {ID, status} of the designated items; the per-user limit is checked before any upload.
+    """
+    wanted: dict[str, str] = {}
+    for body in bodies:
+        wanted.setdefault(kind.canonical(body), body)
+    # When the list has no bodies (SSH keys), one get per listed item is the least that tells them apart.
+    items = read(kind, iam, user_name, bodies_of=lambda _found: bool(wanted))
+    if items is None:
+        # The roster creates a user before its bodies, so only check mode may find it missing: predict quietly.
+        if wanted and not check_mode:
+            raise ModuleFailure(f"user_name: user {user_name} does not exist")
+        items = []
+    matched: list[Item] = []
+    missing: list[str] = []
+    for canonical, body in wanted.items():
+        # moto accepts duplicates: prefer a copy that is already Active.
+        copies = [item for item in items if item["canonical"] == canonical]
+        copies.sort(key=lambda item: item["status"] != "Active")
+        if copies:
+            matched.append(public(copies[0]))
+        else:
+            missing.append(body)
+    check_limit(kind, items, user_name=user_name, adding=len(missing))
+
+    created: list[str] = []
+    updated: list[str] = []
+    after: list[Item] = []
+    for item in matched:
+        if item["status"] != "Active":
+            updated.append(f"{kind.label} {item[kind.id_option]} Active")
+        after.append(set_status(kind, iam, check_mode=check_mode, user_name=user_name, current=item, status="Active"))
+    for body in missing:
+        uploaded = upload(kind, iam, check_mode=check_mode, user_name=user_name, body=body)
+        created.append(f"{kind.label} {uploaded[kind.id_option] or '(new)'}")
+        after.append(uploaded)
+    after = _sorted(kind, after)
+    return Outcome(
+        before=[_summary(kind, item) for item in _sorted(kind, matched)],
+        after=[_summary(kind, item) for item in after],
+        created=created,
+        updated=updated,
+        result={f"{kind.result_key}s": after},
+    )

@@ -68,6 +68,9 @@ options:
         other profiles already in the file are kept.
       - V(json) is the format of the AWS CLI C(credential_process) setting
         (C(Version), C(AccessKeyId), C(SecretAccessKey)).
+      - With V(credentials), a user named C(default) (in any case) is refused before any AWS call: the
+        C([default]) section of a credentials file is merged into every other profile of the file. Use V(json)
+        for such a user.
     type: str
     choices: [credentials, json]
     default: credentials
@@ -210,269 +213,33 @@ retired_keys:
       sample: deactivated
 """
 
-import dataclasses
-import datetime
-import functools
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._credentials import wait_for_credentials
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _outcome, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
-# IAM allows two access keys per user, active or inactive.
-KEY_LIMIT = 2
-ACTIVE = "Active"
-INACTIVE = "Inactive"
 # botocore accessKeyIdType: 16 to 128 word characters.
 ACCESS_KEY_ID_MIN = 16
 ACCESS_KEY_ID_MAX = 128
-RETIRED = {"deactivate": "deactivated", "delete": "deleted"}
-
-# A key as ListAccessKeys describes it; a key predicted in check mode has AccessKeyId None.
-Key = dict[str, t.Any]
-Prove = t.Callable[[str, str], None]
-Deliver = t.Callable[[str, str], str]
 
 
-@dataclasses.dataclass
-class Outcome:
-    """The user's keys after the task (predicted in check mode) and what the task did to get there."""
+def prover(module: IAMModule, user: str) -> _access_keys.Prove:
+    """Prove a new key with STS, expecting the user's ARN (read only once a key is to be proven)."""
 
-    keys: list[Key]
-    key: Key | None = None
-    retired: list[dict[str, str]] = dataclasses.field(default_factory=list)
-    secret: str | None = None
-    secret_file: str | None = None
+    def prove(key_id: str, secret: str) -> None:
+        found = module.iam.get_user(user)
+        if found is None:
+            raise ModuleFailure(f"user_name: IAM user {user} does not exist")
+        timeout = module.params["verify_timeout"]
+        _access_keys.prove_key(module.client_with_credentials, found["Arn"], timeout, key_id, secret)
 
-
-@dataclasses.dataclass
-class Plan:
-    """A new key to create: inactive keys deleted first to make room, active keys retired once it works."""
-
-    make_room: list[Key]
-    retire: list[Key]
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def key_result(key: Key | None) -> dict[str, t.Any]:
-    if key is None:
-        return {}
-    return {
-        "access_key_id": key["AccessKeyId"],
-        "status": key["Status"],
-        "create_date": _compare.iso8601(key.get("CreateDate")),
-        "user_name": key["UserName"],
-    }
-
-
-def oldest_first(keys: list[Key]) -> list[Key]:
-    """Keys by creation date; a key predicted in check mode (no date yet) is the newest."""
-    return sorted(keys, key=lambda key: (key.get("CreateDate") is None, key.get("CreateDate") or 0))
-
-
-def key_view(keys: list[Key]) -> dict[str, t.Any]:
-    """What the diff shows: key IDs and statuses, oldest first, never secrets."""
-    return {"access_keys": [{"access_key_id": k["AccessKeyId"], "status": k["Status"]} for k in oldest_first(keys)]}
-
-
-def newest_active(keys: list[Key]) -> Key | None:
-    active = [key for key in oldest_first(keys) if key["Status"] == ACTIVE]
-    return active[-1] if active else None
-
-
-def rotation_due(key: Key, days: int, when: datetime.datetime) -> bool:
-    return when - key["CreateDate"] >= datetime.timedelta(days=days)
-
-
-def plan_new_key(keys: list[Key], rotate_after_days: int | None, when: datetime.datetime) -> Plan | None:
-    """Whether a key must be created (none active, or rotation due), and which keys that affects.
-
-    Raises ModuleFailure, before any change, when making room would mean deleting an active key.
-    """
-    current = newest_active(keys)
-    if current is not None and (rotate_after_days is None or not rotation_due(current, rotate_after_days, when)):
-        return None
-    active = [key for key in oldest_first(keys) if key["Status"] == ACTIVE]
-    inactive = [key for key in oldest_first(keys) if key["Status"] != ACTIVE]
-    excess = len(keys) + 1 - KEY_LIMIT
-    if excess > len(inactive):
-        user = keys[0]["UserName"]
-        ids = ", ".join(key["AccessKeyId"] for key in active)
-        raise ModuleFailure(
-            f"rotate_after_days: user {user} already has {len(active)} active access keys ({ids}), the most IAM "
-            "allows; a new key would need room that only deleting an active key could make, which this module "
-            "never does. Deactivate the key that is no longer in use (id: <key>, active: false) and run again",
-            access_keys=[key["AccessKeyId"] for key in keys],
-        )
-    return Plan(make_room=inactive[: max(excess, 0)], retire=active)
-
-
-def retire_key(iam: IAM, key: Key, action: str) -> None:
-    if action == "delete":
-        iam.delete_access_key(key["UserName"], key["AccessKeyId"])
-    else:
-        iam.update_access_key(key["UserName"], key["AccessKeyId"], INACTIVE)
-
-
-def predict(keys: list[Key], plan: Plan, action: str, new: Key) -> Outcome:
-    """The keys after ``plan`` is carried out with ``new`` as the new key."""
-    retired = [{"access_key_id": key["AccessKeyId"], "action": "deleted"} for key in plan.make_room]
-    retired += [{"access_key_id": key["AccessKeyId"], "action": RETIRED[action]} for key in plan.retire]
-    gone = plan.make_room + (plan.retire if action == "delete" else [])
-    after = [dict(key, Status=INACTIVE) if key in plan.retire else key for key in keys if key not in gone]
-    return Outcome(keys=[*after, new], key=new, retired=retired)
-
-
-def abandon_new_key(iam: IAM, new: Key, exc: IAMError | ModuleFailure, secret_file: str | None) -> ModuleFailure:
-    """After a failure, delete the new key unless its secret already reached a file; say what was left."""
-    details = exc.details if isinstance(exc, ModuleFailure) else {"error_code": exc.code}
-    key_id = new["AccessKeyId"]
-    if secret_file:
-        return ModuleFailure(
-            f"{exc}. The new access key {key_id} works and its secret is in {secret_file}, but the old key was not "
-            "retired: fix the cause, then deactivate the old key (id, active: false)",
-            **details,
-        )
-    try:
-        iam.delete_access_key(new["UserName"], key_id)
-    except IAMError as undo:
-        return ModuleFailure(f"{exc}. Deleting the unusable new access key {key_id} failed too: {undo}", **details)
-    return ModuleFailure(
-        f"{exc}. The new access key {key_id} was deleted again and no active key was retired", **details
-    )
-
-
-def ensure_new_key(
-    iam: IAM,
-    *,
-    check_mode: bool,
-    user: str,
-    keys: list[Key],
-    plan: Plan,
-    retire: str,
-    prove: Prove | None,
-    deliver: Deliver | None,
-) -> Outcome:
-    """Make room, create the key, prove it works, deliver its secret, then retire the old key."""
-    if check_mode:
-        return predict(
-            keys, plan, retire, {"AccessKeyId": None, "Status": ACTIVE, "CreateDate": None, "UserName": user}
-        )
-    for key in plan.make_room:
-        iam.delete_access_key(user, key["AccessKeyId"])
-    created = iam.create_access_key(user)
-    secret = created.pop("SecretAccessKey")
-    outcome = predict(keys, plan, retire, created)
-    try:
-        if prove:
-            prove(created["AccessKeyId"], secret)
-        if deliver:
-            outcome.secret_file = deliver(created["AccessKeyId"], secret)
-        for key in plan.retire:
-            retire_key(iam, key, retire)
-    except (IAMError, ModuleFailure) as exc:
-        raise abandon_new_key(iam, created, exc, outcome.secret_file) from exc
-    if not deliver:
-        outcome.secret = secret
-    return outcome
-
-
-def ensure_status(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key, active: bool | None) -> Outcome:
-    if active is None:
-        return Outcome(keys=keys, key=current)
-    desired = ACTIVE if active else INACTIVE
-    if current["Status"] == desired:
-        return Outcome(keys=keys, key=current)
-    if not check_mode:
-        iam.update_access_key(current["UserName"], current["AccessKeyId"], desired)
-    after = dict(current, Status=desired)
-    retired = [] if active else [{"access_key_id": current["AccessKeyId"], "action": "deactivated"}]
-    return Outcome(keys=[after if key is current else key for key in keys], key=after, retired=retired)
-
-
-def ensure_absent(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key | None) -> Outcome:
-    if current is None:
-        return Outcome(keys=keys)
-    if not check_mode:
-        iam.delete_access_key(current["UserName"], current["AccessKeyId"])
-    remaining = [key for key in keys if key is not current]
-    return Outcome(keys=remaining, retired=[{"access_key_id": current["AccessKeyId"], "action": "deleted"}])
-
-
-def read_keys(iam: IAM, user: str) -> list[Key] | None:
-    """The user's keys, or None when the user does not exist."""
-    try:
-        return iam.list_access_keys(user)
-    except IAMError as exc:
-        if exc.code == "NoSuchEntity":
-            return None
-        raise
-
-
-def prove_key(
-    client_with_credentials: t.Callable[..., t.Any], arn: str, timeout: int, key_id: str, secret: str
-) -> None:
-    """Fail unless STS, asked with the new key, answers the user's ARN within ``timeout`` seconds."""
-    sts = client_with_credentials("sts", key_id, secret)
-    try:
-        wait_for_credentials(sts, arn, timeout=timeout, what=f"new access key {key_id}")
-    except IAMError as exc:
-        raise ModuleFailure(f"verify: {exc}", error_code=exc.code) from exc
-
-
-def deliver_secret(path: str, file_format: str, user: str, key_id: str, secret: str) -> str:
-    """Write the new key's credentials to ``path`` (0600) in ``file_format``; return the path."""
-    if file_format == "json":
-
-        def render(_existing: str | None) -> str:
-            return _delivery.render_json({"Version": 1, "AccessKeyId": key_id, "SecretAccessKey": secret})
-    else:
-
-        def render(existing: str | None) -> str:
-            values = {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
-            return _delivery.render_credentials(user, values, existing)
-
-    try:
-        return _delivery.write_secret(path, render)
-    except _delivery.DeliveryError as exc:
-        raise ModuleFailure(f"secret_file: {exc}") from exc
-
-
-def ensure_one_active(module: IAMModule, keys: list[Key]) -> Outcome:
-    params, iam, user = module.params, module.iam, module.params["user_name"]
-    plan = plan_new_key(keys, params["rotate_after_days"], now())
-    if plan is None:
-        return Outcome(keys=keys, key=newest_active(keys))
-    prove = deliver = None
-    if params["verify"] and not module.check_mode:
-        # The ARN that GetCallerIdentity must answer for the new key, read before anything changes.
-        arn = iam.get_user(user)["Arn"]
-        prove = functools.partial(prove_key, module.client_with_credentials, arn, params["verify_timeout"])
-    if params["secret_file"]:
-        deliver = functools.partial(deliver_secret, params["secret_file"], params["secret_format"], user)
-    outcome = ensure_new_key(
-        iam,
-        check_mode=module.check_mode,
-        user=user,
-        keys=keys,
-        plan=plan,
-        retire=params["retire"],
-        prove=prove,
-        deliver=deliver,
-    )
-    if module.check_mode and params["secret_file"]:
-        outcome.secret_file = params["secret_file"]
-    return outcome
+    return prove
 
 
 def run_module(module: IAMModule) -> dict[str, t.Any]:
     params, iam, check_mode = module.params, module.iam, module.check_mode
     user, key_id = params["user_name"], params["id"]
-    keys = read_keys(iam, user)
+    keys = _access_keys.read(iam, user)
     if keys is None and params["state"] == "present" and not (check_mode and key_id is None):
         # In check mode an earlier task may be about to create the user: predict its first key.
         raise ModuleFailure(f"user_name: IAM user {user} does not exist")
@@ -480,27 +247,28 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
     current = next((key for key in keys if key["AccessKeyId"] == key_id), None)
 
     if params["state"] == "absent":
-        outcome = ensure_absent(iam, check_mode=check_mode, keys=keys, current=current)
+        outcome = _access_keys.ensure_absent(iam, check_mode=check_mode, keys=keys, current=current)
     elif key_id:
         if current is None:
             raise ModuleFailure(f"id: user {user} has no access key {key_id}")
-        outcome = ensure_status(iam, check_mode=check_mode, keys=keys, current=current, active=params["active"])
+        outcome = _access_keys.ensure_status(
+            iam, check_mode=check_mode, keys=keys, current=current, active=params["active"]
+        )
     else:
-        outcome = ensure_one_active(module, keys)
-
-    before, after = key_view(keys), key_view(outcome.keys)
-    result: dict[str, t.Any] = {
-        "changed": before != after,
-        "access_key": key_result(outcome.key),
-        "retired_keys": outcome.retired,
-    }
-    if outcome.secret is not None:
-        result["secret_access_key"] = outcome.secret
-    if outcome.secret_file is not None:
-        result["secret_file"] = outcome.secret_file
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    return result
+        destination = None
+        if params["secret_file"]:
+            destination = _delivery.Destination(params["secret_file"], "access_key", params["secret_format"])
+        outcome = _access_keys.ensure_one_active(
+            iam,
+            check_mode=check_mode,
+            user=user,
+            keys=keys,
+            rotate_after_days=params["rotate_after_days"],
+            retire=params["retire"],
+            prove=prover(module, user) if params["verify"] else None,
+            destination=destination,
+        )
+    return _outcome.module_result(outcome, with_diff=module._diff)
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:
@@ -521,6 +289,8 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     if params["verify_timeout"] < 1:
         errors.append(f"verify_timeout must be at least 1 second, not {params['verify_timeout']}")
     errors += _delivery.destination_errors("secret_file", params["secret_file"])
+    if params["secret_file"] and params["secret_format"] == "credentials":  # noqa: S105 - an option value
+        errors += _delivery.profile_errors("user_name", params["user_name"])
     return errors
 
 

@@ -58,8 +58,12 @@ options:
         atomically with mode 0600, and its directory is created with mode 0700.
       - Must be an absolute path. An existing file that is a symbolic link or readable by group or others is
         refused before any AWS call.
-      - The file is written before the password is sent to AWS, so a failed AWS call never loses a password
-        that is already set; it is left alone when this run sets no password.
+      - For a new profile, the file is written once AWS created the profile; if it cannot be written, the
+        profile is deleted again, so no password is left set that nobody holds.
+      - For a new password of an existing profile (O(update_password=always)), the new file is prepared beside
+        the old one and renamed over it only once AWS accepted the password, so a password that AWS refuses
+        (for example by the password policy) never replaces the working one.
+      - The file is left alone when this run sets no password.
     type: path
   secret_format:
     description:
@@ -188,32 +192,17 @@ secret_file:
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _passwords, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, get_caller_identity
+from ansible_collections.techsquawks.iam.plugins.module_utils import (
+    _delivery,
+    _login_profile,
+    _outcome,
+    _passwords,
+    _validate,
+)
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import get_caller_identity
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
-Profile = dict[str, t.Any]
-
 SESSION_DURATION = (3600, 7776000)
-# Console sign-in domains per partition; the standard partition is the fallback.
-SIGNIN_DOMAINS = {
-    "aws": "signin.aws.amazon.com",
-    "aws-us-gov": "signin.amazonaws-us-gov.com",
-    "aws-cn": "signin.amazonaws.cn",
-}
-# Diffs mark the password without showing it.
-HIDDEN = "(not shown)"
-HIDDEN_NEW = "(new password, not shown)"
-
-
-def profile_result(raw: dict[str, t.Any]) -> Profile:
-    """The snake_case ``login_profile`` return value from a Get/CreateLoginProfile answer."""
-    return {
-        "user_name": raw["UserName"],
-        "create_date": _compare.iso8601(raw.get("CreateDate")),
-        "password_reset_required": bool(raw.get("PasswordResetRequired", False)),
-        "max_session_duration": raw.get("MaxSigninSessionDuration"),
-    }
 
 
 def supports_max_session_duration(service_model: t.Any) -> bool:
@@ -224,141 +213,13 @@ def supports_max_session_duration(service_model: t.Any) -> bool:
     return True
 
 
-def sign_in_url(account: str, partition: str = "aws") -> str:
-    return f"https://{account}.{SIGNIN_DOMAINS.get(partition, SIGNIN_DOMAINS['aws'])}/console/"
-
-
-def desired_settings(current: Profile | None, params: dict[str, t.Any]) -> dict[str, t.Any]:
-    """The AWS fields (other than the password) that differ from ``current``; unset options are unmanaged."""
-    changes: dict[str, t.Any] = {}
-    reset = params["password_reset_required"]
-    if reset is not None and (current is None or reset != current["password_reset_required"]):
-        changes["PasswordResetRequired"] = reset
-    duration = params["max_session_duration"]
-    if duration is not None and (duration or None) != (current or {}).get("max_session_duration"):
-        if duration:
-            changes["MaxSigninSessionDuration"] = duration
-        elif current is not None:
-            changes["ResetMaxSigninSessionDuration"] = True
-    return changes
-
-
-def apply_settings(profile: Profile, changes: dict[str, t.Any]) -> Profile:
-    """The profile that results from ``changes`` (the predicted state)."""
-    after = dict(profile)
-    if "PasswordResetRequired" in changes:
-        after["password_reset_required"] = changes["PasswordResetRequired"]
-    if "MaxSigninSessionDuration" in changes:
-        after["max_session_duration"] = changes["MaxSigninSessionDuration"]
-    if changes.get("ResetMaxSigninSessionDuration"):
-        after["max_session_duration"] = None
-    return after
-
-
-def choose_password(params: dict[str, t.Any], rules: _passwords.PasswordRules) -> str:
-    """The supplied password once it satisfies ``rules``, else a generated one; failures name the option."""
-    if params["password"] is not None:
-        violations = _passwords.check_password(params["password"], rules)
-        if violations:
-            raise ModuleFailure("password: does not satisfy the password policy: " + "; ".join(violations))
-        return params["password"]
-    errors = _passwords.length_errors("password_length", params["password_length"], rules)
-    if errors:
-        raise ModuleFailure(errors[0])
-    return _passwords.generate_password(params["password_length"], rules)
-
-
-def account_sign_in_url(module: IAMModule, user: dict[str, t.Any] | None) -> str:
-    """Sign-in URL from the first account alias, else the account ID (from the user's ARN, or STS)."""
-    client = module.client("iam")
-    aliases = module.iam.list_account_aliases()
-    if aliases:
-        account = aliases[0]
-    elif user is not None:
-        # arn:<partition>:iam::<account>:user/...; saves building an STS client.
-        account = user["Arn"].split(":")[4]
-    else:
-        account = get_caller_identity(module.client("sts"))["Account"]
-    return sign_in_url(account, client.meta.partition)
-
-
-def ensure_created(iam: IAM, *, check_mode: bool, params: dict[str, t.Any], password: str) -> tuple[bool, Profile]:
-    """Create the profile with its password and settings in one call."""
-    name = params["user_name"]
-    changes = desired_settings(None, params)
-    predicted = apply_settings(
-        {"user_name": name, "create_date": None, "password_reset_required": False, "max_session_duration": None},
-        changes,
-    )
-    if check_mode:
-        return True, predicted
-    iam.mark_fresh(name)  # the user may have been created by the previous task, on another IAM endpoint
-    created = profile_result(iam.create_login_profile(name, Password=password, **changes))
-    reset = changes.get("PasswordResetRequired")
-    if reset is not None and created["password_reset_required"] != reset:
-        # AWS applies the flag on creation (and echoes it); moto ignores it, so it is set again with the
-        # same password. Never triggered on AWS, where re-sending a password could hit reuse prevention.
-        iam.update_login_profile(name, Password=password, PasswordResetRequired=reset)
-    return True, dict(predicted, create_date=created["create_date"])
-
-
-def ensure_updated(
-    iam: IAM, *, check_mode: bool, current: Profile, params: dict[str, t.Any], password: str | None
-) -> tuple[bool, Profile]:
-    """Change the settings (and the password, when one is given) of an existing profile."""
-    name = current["user_name"]
-    changes = desired_settings(current, params)
-    if password is not None:
-        # Send the reset flag with every new password, so it is explicit rather than left to the API.
-        changes.setdefault("PasswordResetRequired", current["password_reset_required"])
-    elif not changes:
-        return False, current
-    after = apply_settings(current, changes)
-    if check_mode:
-        return True, after
-    if password is not None:
-        iam.update_login_profile(name, Password=password, **changes)
-        return True, after
-    # AWS keeps the password when UpdateLoginProfile has none; moto 5.2 deletes the profile instead.
-    iam.update_login_profile(name, **changes)
-    if iam.get_login_profile(name) is None:
-        option = "password_reset_required" if "PasswordResetRequired" in changes else "max_session_duration"
-        raise ModuleFailure(
-            f"{option}: the endpoint deleted the login profile of {name} when asked to change only "
-            f"{', '.join(sorted(changes))} (AWS keeps the password; moto does not); set a new password with "
-            "update_password=always"
-        )
-    return True, after
-
-
-def ensure_absent(module: IAMModule, current: Profile | None) -> dict[str, t.Any]:
-    result: dict[str, t.Any] = {"changed": current is not None, "login_profile": {}}
-    if current is not None and not module.check_mode:
-        module.iam.delete_login_profile(current["user_name"])
-    if module._diff:
-        result["diff"] = {"before": current or {}, "after": {}}
-    return result
-
-
-def deliver(params: dict[str, t.Any], password: str, url: str) -> str:
-    """Write the password to ``secret_file`` in ``secret_format``; return the path."""
-    if params["secret_format"] == "text":  # noqa: S105 - an option value, not a password
-        content = password + "\n"
-    else:
-        content = _delivery.render_json({"user_name": params["user_name"], "password": password, "sign_in_url": url})
-    try:
-        return _delivery.write_secret(params["secret_file"], lambda _existing: content)
-    except _delivery.DeliveryError as exc:
-        raise ModuleFailure(f"secret_file: {exc}") from exc
-
-
 def run_module(module: IAMModule) -> dict[str, t.Any]:
     params, iam, check_mode = module.params, module.iam, module.check_mode
     name = params["user_name"]
-    raw = iam.get_login_profile(name)
-    current = profile_result(raw) if raw else None
+    current = _login_profile.read(iam, name)
     if params["state"] == "absent":
-        return ensure_absent(module, current)
+        outcome = _login_profile.ensure_absent(iam, check_mode=check_mode, current=current)
+        return _outcome.module_result(outcome, with_diff=module._diff)
 
     user = iam.get_user(name)
     if current is None and user is None:
@@ -366,33 +227,32 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             raise ModuleFailure(f"user_name: user {name} does not exist; create it first (techsquawks.iam.iam_user)")
         module.warn(f"user {name} does not exist; assuming an earlier task creates it")
 
-    url = account_sign_in_url(module, user)
-    password = None
-    if current is None or params["update_password"] == "always":  # noqa: S105 - an option value
-        # Policy checks happen here, after reading the policy and before any write.
-        password = choose_password(params, _passwords.rules_from_policy(iam.get_password_policy()))
-
-    result: dict[str, t.Any] = {"sign_in_url": url}
-    if password is not None and params["secret_file"] and not check_mode:
-        # Written before AWS gets the password: a failed AWS call then costs nothing, a failed write
-        # after a successful call would lose the only copy of a generated password.
-        result["secret_file"] = deliver(params, password, url)
-
-    if current is None:
-        changed, after = ensure_created(iam, check_mode=check_mode, params=params, password=password)
-    else:
-        changed, after = ensure_updated(iam, check_mode=check_mode, current=current, params=params, password=password)
-
-    result.update(changed=changed, login_profile=after)
-    if password is not None and params["password"] is None and not params["secret_file"] and not check_mode:
-        result["password"] = password
-    if module._diff:
-        before, shown_after = dict(current or {}), dict(after)
-        if current is not None:
-            before["password"] = HIDDEN
-        shown_after["password"] = HIDDEN_NEW if password is not None else HIDDEN
-        result["diff"] = {"before": before, "after": shown_after}
-    return result
+    # The module returns the sign-in URL on every run with state=present, so it is read (before any write)
+    # whether or not a password is set.
+    url = _login_profile.account_sign_in_url(
+        iam,
+        partition=module.client("iam").meta.partition,
+        user_arn=user["Arn"] if user else None,
+        caller_account=lambda: get_caller_identity(module.client("sts"))["Account"],
+    )
+    destination = None
+    if params["secret_file"]:
+        destination = _delivery.Destination(params["secret_file"], "login_profile", params["secret_format"])
+    outcome = _login_profile.ensure_present(
+        iam,
+        check_mode=check_mode,
+        user_name=name,
+        current=current,
+        password=params["password"],
+        password_length=params["password_length"],
+        password_reset_required=params["password_reset_required"],
+        max_session_duration=params["max_session_duration"],
+        update_password=params["update_password"],
+        rules=lambda: _passwords.rules_from_policy(iam.get_password_policy()),
+        sign_in_url=lambda: url,
+        destination=destination,
+    )
+    return {"sign_in_url": url, **_outcome.module_result(outcome, with_diff=module._diff)}
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:

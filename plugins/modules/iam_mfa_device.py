@@ -157,172 +157,11 @@ secret_file:
   sample: /srv/credentials/techsquawks-user/mfa.json
 """
 
-import datetime
-import time
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _totp, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils import _delivery, _mfa, _outcome, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import BotoCoreError, ClientError
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
-
-Device = dict[str, t.Any]
-
-DEVICE_NAME_MAX = 226  # a serial number (arn:aws:iam::<12 digits>:mfa/<name>) is at most 256 characters
-VIRTUAL_MARKER = ":mfa/"
-
-
-def device_result(raw: dict[str, t.Any]) -> Device:
-    """The snake_case ``mfa_device`` return value from a ListMFADevices item."""
-    return {
-        "serial_number": raw["SerialNumber"],
-        "user_name": raw.get("UserName"),
-        "enable_date": _compare.iso8601(raw.get("EnableDate")),
-    }
-
-
-def virtual_serial(arn: str, name: str) -> str:
-    """The serial number of the virtual device ``name`` under path /, from any IAM or STS ARN of the account."""
-    partition, account = arn.split(":")[1], arn.split(":")[4]
-    return f"arn:{partition}:iam::{account}{VIRTUAL_MARKER}{name}"
-
-
-def same_serial(left: str, right: str) -> bool:
-    # IAM names, device names included, are not distinguished by case.
-    return left.lower() == right.lower()
-
-
-def pick_device(devices: list[dict[str, t.Any]], serial: str) -> dict[str, t.Any] | None:
-    """The device named by ``serial`` if the user has it, else the user's first virtual device, else any."""
-    for device in devices:
-        if same_serial(device["SerialNumber"], serial):
-            return device
-    virtual = [device for device in devices if VIRTUAL_MARKER in device["SerialNumber"]]
-    return (virtual or devices or [None])[0]
-
-
-def has_unassigned(iam: IAM, serial: str) -> bool:
-    """Whether an unassigned virtual device with this serial exists (an earlier run died before enabling it)."""
-    return any(same_serial(device["SerialNumber"], serial) for device in iam.list_virtual_mfa_devices("Unassigned"))
-
-
-def seed_text(raw: t.Any) -> str:
-    # boto3 returns the blob as bytes holding the base32 text.
-    return raw.decode("ascii") if isinstance(raw, bytes | bytearray) else str(raw)
-
-
-def discard(iam: IAM, serial: str, cause: Exception, *, deactivate_for: str | None = None) -> None:
-    """Remove a device this run created and could not hand over; a failure to do so is added to ``cause``."""
-    try:
-        if deactivate_for:
-            iam.deactivate_mfa_device(deactivate_for, serial)
-        iam.delete_virtual_mfa_device(serial)
-    except IAMError as cleanup:
-        raise IAMError(
-            f"{cause}; the virtual MFA device {serial} could not be removed afterwards: {cleanup}",
-            getattr(cause, "code", None) or cleanup.code,
-            getattr(cause, "response", None) or cleanup.response,
-        ) from cleanup
-
-
-def enroll(iam: IAM, user_name: str, name: str) -> tuple[dict[str, t.Any], str]:
-    """Create the virtual device and enable it for the user with two consecutive codes; return (device, seed)."""
-    try:
-        created = iam.create_virtual_mfa_device(name)
-    except IAMError as exc:
-        if exc.code == "EntityAlreadyExists":
-            raise ModuleFailure(
-                f"name: a virtual MFA device named {name} already exists and is assigned to another user; "
-                "choose another device name"
-            ) from exc
-        raise
-    serial = created["SerialNumber"]
-    seed = seed_text(created["Base32StringSeed"])
-    code1, code2 = _totp.consecutive_codes(seed, time.time())
-    try:
-        iam.enable_mfa_device(user_name, serial, code1, code2)
-    except IAMError as exc:
-        failure = exc
-        if exc.code == "InvalidAuthenticationCode":
-            failure = IAMError(
-                f"{exc} (the codes were computed from this machine's clock: check that it is synchronised)",
-                exc.code,
-                exc.response,
-            )
-        discard(iam, serial, failure)
-        raise failure from None
-    enabled = {"SerialNumber": serial, "UserName": user_name, "EnableDate": datetime.datetime.now(datetime.UTC)}
-    return enabled, seed
-
-
-def deliver(params: dict[str, t.Any], device: dict[str, t.Any], seed: str) -> dict[str, t.Any]:
-    """The secret part of the result: the otpauth URI, or the file it was written to."""
-    uri = _totp.otpauth_uri(seed, params["user_name"], params["issuer"])
-    if not params["secret_file"]:
-        return {"otpauth_uri": uri}
-    if params["secret_format"] == "text":  # noqa: S105 - a file format's name, not a password
-        content = uri + "\n"
-    else:
-        content = _delivery.render_json(
-            {
-                "base32_seed": seed,
-                "otpauth_uri": uri,
-                "serial_number": device["SerialNumber"],
-                "user_name": params["user_name"],
-            }
-        )
-    path = _delivery.write_secret(params["secret_file"], lambda _existing: content)
-    return {"secret_file": path}
-
-
-def ensure_present(
-    iam: IAM, *, check_mode: bool, params: dict[str, t.Any], serial: str, devices: list[dict[str, t.Any]]
-) -> tuple[bool, dict[str, t.Any], dict[str, t.Any], list[str]]:
-    """Enroll a virtual device unless the user has MFA; return (changed, device, secret result, warnings)."""
-    existing = pick_device(devices, serial)
-    if existing is not None:
-        return False, existing, {}, []
-    warnings: list[str] = []
-    user_name, name = params["user_name"], params["name"] or params["user_name"]
-    if has_unassigned(iam, serial):
-        warnings.append(
-            f"The unassigned virtual MFA device {serial}, left by an earlier run that did not enable it, is "
-            "deleted and replaced (its seed was never delivered)."
-        )
-        if not check_mode:
-            iam.delete_virtual_mfa_device(serial)
-    if check_mode:
-        return True, {"SerialNumber": serial, "UserName": user_name}, {}, warnings
-    device, seed = enroll(iam, user_name, name)
-    try:
-        secret = deliver(params, device, seed)
-    except _delivery.DeliveryError as exc:
-        failure = ModuleFailure(
-            f"secret_file: {exc}; the new MFA device was removed again so that its seed is not lost"
-        )
-        discard(iam, device["SerialNumber"], failure, deactivate_for=user_name)
-        raise failure from None
-    return True, device, secret, warnings
-
-
-def ensure_absent(
-    iam: IAM, *, check_mode: bool, user_name: str, serial: str, devices: list[dict[str, t.Any]]
-) -> str | None:
-    """Deactivate (if enabled for the user) and delete the virtual device; return its serial, or None if absent."""
-    enabled = next((device for device in devices if same_serial(device["SerialNumber"], serial)), None)
-    if enabled is not None:
-        serial = enabled["SerialNumber"]
-        if not check_mode:
-            # DeleteVirtualMFADevice refuses (DeleteConflict) while the device is still assigned to a user.
-            iam.deactivate_mfa_device(user_name, serial)
-            iam.delete_virtual_mfa_device(serial)
-        return serial
-    if has_unassigned(iam, serial):
-        if not check_mode:
-            iam.delete_virtual_mfa_device(serial)
-        return serial
-    # A device of that name assigned to another user is not this user's to remove.
-    return None
 
 
 def account_arn(module: IAMModule) -> str:
@@ -333,54 +172,53 @@ def account_arn(module: IAMModule) -> str:
         raise ModuleFailure(f"user_name: cannot predict the MFA serial number (STS GetCallerIdentity: {exc})") from exc
 
 
-def diff_of(devices: list[dict[str, t.Any]]) -> dict[str, list[str]]:
-    return {"serial_numbers": sorted(device["SerialNumber"] for device in devices)}
+def destination(params: dict[str, t.Any]) -> _delivery.Destination | None:
+    if not params["secret_file"]:
+        return None
+    return _delivery.Destination(params["secret_file"], "mfa", params["secret_format"])
 
 
-def run_module(module: IAMModule) -> dict[str, t.Any]:
+def converge(module: IAMModule) -> _outcome.Outcome:
     params, iam, check_mode = module.params, module.iam, module.check_mode
-    user_name = params["user_name"]
-    name = params["name"] or user_name
+    user_name, name = params["user_name"], params["name"]
     user = iam.get_user(user_name)
     present = params["state"] == "present"
-
     if user is None:
         if not present:
-            return {"changed": False, "serial_number": None, "mfa_device": {}}
+            none = _mfa.state_of([])
+            return _outcome.Outcome(none, none, result={"serial_number": None, "mfa_device": {}})
         if not check_mode:
             raise ModuleFailure(f"user_name: IAM user {user_name} does not exist; create it first (iam_user)")
         # In check mode the user may be created by an earlier task of the same play.
-        serial = virtual_serial(account_arn(module), name)
-        predicted = {"serial_number": serial, "user_name": user_name, "enable_date": None}
-        result = {"changed": True, "serial_number": serial, "mfa_device": predicted}
-        if module._diff:
-            result["diff"] = {"before": diff_of([]), "after": {"serial_numbers": [serial]}}
-        return result
-
-    serial = virtual_serial(user["Arn"], name)
-    devices = iam.list_mfa_devices(user_name)
-    result: dict[str, t.Any]
+        serial = _mfa.virtual_serial(account_arn(module), name or user_name)
+        return _mfa.predict_enrollment(user_name=user_name, serial=serial, devices=[])
+    devices = _mfa.read(iam, user_name)
     if present:
-        changed, device, secret, warnings = ensure_present(
-            iam, check_mode=check_mode, params=params, serial=serial, devices=devices
+        return _mfa.ensure_present(
+            iam,
+            check_mode=check_mode,
+            user_name=user_name,
+            user_arn=user["Arn"],
+            name=name,
+            issuer=params["issuer"],
+            devices=devices,
+            destination=destination(params),
         )
-        for warning in warnings:
-            module.warn(warning)
-        after = devices if not changed else [*devices, device]
-        mfa_device = device_result(device)
-        result = {"changed": changed, "serial_number": mfa_device["serial_number"], "mfa_device": mfa_device, **secret}
-    else:
-        removed = ensure_absent(iam, check_mode=check_mode, user_name=user_name, serial=serial, devices=devices)
-        after = [device for device in devices if not same_serial(device["SerialNumber"], serial)]
-        result = {"changed": removed is not None, "serial_number": removed, "mfa_device": {}}
-    if module._diff:
-        result["diff"] = {"before": diff_of(devices), "after": diff_of(after)}
-    return result
+    return _mfa.ensure_absent(
+        iam, check_mode=check_mode, user_name=user_name, user_arn=user["Arn"], name=name, devices=devices
+    )
+
+
+def run_module(module: IAMModule) -> dict[str, t.Any]:
+    outcome = converge(module)
+    for warning in outcome.warnings:
+        module.warn(warning)
+    return _outcome.module_result(outcome, with_diff=module._diff)
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:
     errors = _validate.user_name("user_name", params["user_name"])
-    errors += _validate.user_name("name", params["name"], DEVICE_NAME_MAX)
+    errors += _validate.user_name("name", params["name"], _mfa.DEVICE_NAME_MAX)
     issuer = params["issuer"]
     if not issuer:
         errors.append("issuer must not be empty")

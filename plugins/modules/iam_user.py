@@ -47,10 +47,12 @@ options:
       - Rename the user found as O(name) to this name. Tags, groups, policies and credentials survive.
       - Idempotent, when O(name) no longer exists but O(new_name) does, the rename is already done.
       - A rename that changes only letter case is refused, because IAM names are case-insensitive.
+      - Cannot be combined with O(state=absent); to delete a renamed user, set O(name) to its current name.
     type: str
   new_path:
     description:
       - Move the user found as O(name) to this path. Same effect as O(path) on an existing user.
+      - Cannot be combined with O(state=absent).
     type: str
   path:
     description:
@@ -209,202 +211,46 @@ removed:
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
-from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
-
-User = dict[str, t.Any]
-
-
-def read_user(iam: IAM, name: str) -> User | None:
-    """The managed state of a user (the ``user`` return shape), or None when it does not exist."""
-    raw = iam.get_user(name)
-    if raw is None:
-        return None
-    return _compare.user_result(
-        raw,
-        groups=iam.list_groups_for_user(raw["UserName"]),
-        managed_policies=iam.list_attached_policies(raw["UserName"]),
-    )
-
-
-def find_user(iam: IAM, params: dict[str, t.Any]) -> User | None:
-    """Find the user by ``name``; after a completed rename, find it by ``new_name`` instead."""
-    current = read_user(iam, params["name"])
-    new_name = params.get("new_name")
-    if new_name and new_name != params["name"]:
-        renamed = read_user(iam, new_name)
-        if current and renamed:
-            raise ModuleFailure(f"new_name: cannot rename {params['name']} to {new_name}, which already exists")
-        current = current or renamed
-    return current
-
-
-def ensure_exists(iam: IAM, *, check_mode: bool, params: dict[str, t.Any]) -> tuple[bool, User]:
-    """Create the user (with path, tags and boundary in the one call AWS allows)."""
-    name = params.get("new_name") or params["name"]
-    path = params.get("new_path") or params.get("path") or "/"
-    tags = params.get("tags") or {}
-    if check_mode:
-        return True, _compare.user_result({"UserName": name, "Path": path}, tags=dict(tags))
-    created = iam.create_user(name, path, _compare.dict_to_tags(tags))
-    return True, _compare.user_result(created, tags=dict(tags))
-
-
-def ensure_identity(iam: IAM, *, check_mode: bool, current: User, params: dict[str, t.Any]) -> tuple[bool, User]:
-    """Rename and/or move the user in place."""
-    new_name = params.get("new_name")
-    new_path = params.get("new_path") or params.get("path")
-    rename = new_name if new_name and new_name != current["user_name"] else None
-    move = new_path if new_path and new_path != current["path"] else None
-    if not rename and not move:
-        return False, current
-    if not check_mode:
-        iam.update_user(current["user_name"], new_name=rename, new_path=move)
-    after = dict(current, user_name=rename or current["user_name"], path=move or current["path"])
-    if current.get("arn"):
-        account_prefix = current["arn"].split(":user/")[0]
-        after["arn"] = f"{account_prefix}:user{after['path']}{after['user_name']}"
-    return True, after
-
-
-def ensure_tags(iam: IAM, *, check_mode: bool, current: User, params: dict[str, t.Any]) -> tuple[bool, User]:
-    to_set, to_remove = _compare.tag_delta(current["tags"], params.get("tags"), params["purge_tags"])
-    if not to_set and not to_remove:
-        return False, current
-    if not check_mode:
-        if to_remove:
-            iam.untag_user(current["user_name"], to_remove)
-        if to_set:
-            iam.tag_user(current["user_name"], _compare.dict_to_tags(to_set))
-    return True, dict(current, tags=_compare.apply_tag_delta(current["tags"], to_set, to_remove))
-
-
-def ensure_boundary(iam: IAM, *, check_mode: bool, current: User, params: dict[str, t.Any]) -> tuple[bool, User]:
-    desired = params.get("permissions_boundary")
-    if desired is None or desired == (current["permissions_boundary"] or ""):
-        return False, current
-    if not check_mode:
-        if desired:
-            iam.put_permissions_boundary(current["user_name"], desired)
-        else:
-            iam.delete_permissions_boundary(current["user_name"])
-    return True, dict(current, permissions_boundary=desired or None)
-
-
-def ensure_policies(iam: IAM, *, check_mode: bool, current: User, params: dict[str, t.Any]) -> tuple[bool, User]:
-    to_add, to_remove = _compare.list_delta(
-        current["managed_policies"], params.get("managed_policies"), params["purge_policies"]
-    )
-    if not to_add and not to_remove:
-        return False, current
-    if not check_mode:
-        for arn in to_remove:
-            iam.detach_policy(current["user_name"], arn)
-        for arn in to_add:
-            iam.attach_policy(current["user_name"], arn)
-    return True, dict(
-        current, managed_policies=_compare.apply_list_delta(current["managed_policies"], to_add, to_remove)
-    )
-
-
-def ensure_groups(iam: IAM, *, check_mode: bool, current: User, params: dict[str, t.Any]) -> tuple[bool, User]:
-    to_add, to_remove = _compare.list_delta(current["groups"], params.get("groups"), params["purge_groups"])
-    if not to_add and not to_remove:
-        return False, current
-    if not check_mode:
-        for group in to_remove:
-            iam.remove_user_from_group(current["user_name"], group)
-        for group in to_add:
-            iam.add_user_to_group(current["user_name"], group)
-    return True, dict(current, groups=_compare.apply_list_delta(current["groups"], to_add, to_remove))
-
-
-def list_dependents(iam: IAM, name: str, current: User) -> dict[str, t.Any]:
-    """Everything DeleteUser requires to be gone first, read with paginated list calls."""
-    return {
-        "login_profile": iam.get_login_profile(name) is not None,
-        "access_keys": [key["AccessKeyId"] for key in iam.list_access_keys(name)],
-        "signing_certificates": [cert["CertificateId"] for cert in iam.list_signing_certificates(name)],
-        "ssh_public_keys": [key["SSHPublicKeyId"] for key in iam.list_ssh_public_keys(name)],
-        "service_specific_credentials": [
-            cred["ServiceSpecificCredentialId"] for cred in iam.list_service_specific_credentials(name)
-        ],
-        "mfa_devices": [device["SerialNumber"] for device in iam.list_mfa_devices(name)],
-        "inline_policies": iam.list_inline_policies(name),
-        "managed_policies": list(current["managed_policies"]),
-        "groups": list(current["groups"]),
-    }
-
-
-def remove_dependents(iam: IAM, name: str, dependents: dict[str, t.Any]) -> None:
-    """Remove the dependents in an order IAM accepts (credentials, MFA, policies, groups)."""
-    if dependents["login_profile"]:
-        iam.delete_login_profile(name)
-    for key_id in dependents["access_keys"]:
-        iam.delete_access_key(name, key_id)
-    for cert_id in dependents["signing_certificates"]:
-        iam.delete_signing_certificate(name, cert_id)
-    for key_id in dependents["ssh_public_keys"]:
-        iam.delete_ssh_public_key(name, key_id)
-    for cred_id in dependents["service_specific_credentials"]:
-        iam.delete_service_specific_credential(name, cred_id)
-    for serial in dependents["mfa_devices"]:
-        iam.deactivate_mfa_device(name, serial)
-        # Hardware and FIDO devices only need deactivation; virtual ones are account resources.
-        if ":mfa/" in serial:
-            iam.delete_virtual_mfa_device(serial)
-    for policy in dependents["inline_policies"]:
-        iam.delete_inline_policy(name, policy)
-    for arn in dependents["managed_policies"]:
-        iam.detach_policy(name, arn)
-    for group in dependents["groups"]:
-        iam.remove_user_from_group(name, group)
-
-
-def ensure_absent(module: IAMModule, current: User | None) -> dict[str, t.Any]:
-    if current is None:
-        return {"changed": False, "user": {}}
-    iam, name = module.iam, current["user_name"]
-    dependents = list_dependents(iam, name, current)
-    blockers = {kind: value for kind, value in dependents.items() if value}
-    if blockers and not module.params["force"]:
-        listed = ", ".join(f"{kind} ({value if value is not True else 'present'})" for kind, value in blockers.items())
-        raise ModuleFailure(
-            f"force: user {name} still has {listed}; set force=true to remove them with the user", blockers=blockers
-        )
-    if not module.check_mode:
-        remove_dependents(iam, name, dependents)
-        iam.delete_user(name)
-    result: dict[str, t.Any] = {"changed": True, "user": {}, "removed": dependents}
-    if module._diff:
-        result["diff"] = {"before": current, "after": {}}
-    return result
+from ansible_collections.techsquawks.iam.plugins.module_utils import _outcome, _user, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
 
 
 def run_module(module: IAMModule) -> dict[str, t.Any]:
+    """Adapt the options to a UserSpec and the Outcome to the module's result."""
     params, iam, check_mode = module.params, module.iam, module.check_mode
-    current = find_user(iam, params)
+    spec = _user.UserSpec(
+        name=params["name"],
+        path=params["path"],
+        new_name=params["new_name"],
+        new_path=params["new_path"],
+        tags=params["tags"],
+        purge_tags=params["purge_tags"],
+        permissions_boundary=params["permissions_boundary"],
+        managed_policies=params["managed_policies"],
+        purge_policies=params["purge_policies"],
+        groups=params["groups"],
+        purge_groups=params["purge_groups"],
+    )
+    current = _user.find(iam, spec)
     if params["state"] == "absent":
-        return ensure_absent(module, current)
-
-    changed = False
-    before = current or {}
-    if current is None:
-        changed, current = ensure_exists(iam, check_mode=check_mode, params=params)
-        # CreateUser already applied path and tags; the boundary, policies and groups follow.
-    for ensure in (ensure_identity, ensure_tags, ensure_boundary, ensure_policies, ensure_groups):
-        aspect_changed, current = ensure(iam, check_mode=check_mode, current=current, params=params)
-        changed = changed or aspect_changed
-
-    result: dict[str, t.Any] = {"changed": changed, "user": current}
-    if module._diff:
-        result["diff"] = {"before": before, "after": current}
-    return result
+        outcome = _user.ensure_absent(iam, check_mode=check_mode, current=current, force=params["force"])
+    else:
+        outcome = _user.ensure_present(iam, check_mode=check_mode, current=current, spec=spec)
+    for warning in outcome.warnings:
+        module.warn(warning)
+    # A user that is absent and stays absent has never had a diff in the result.
+    return _outcome.module_result(outcome, with_diff=module._diff and bool(outcome.before or outcome.after))
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:
     errors = _validate.user_name("name", params["name"]) + _validate.user_name("new_name", params["new_name"])
+    if params["state"] == "absent":
+        # Finding the user falls back to new_name (a completed rename), so absent would delete that user.
+        errors += [
+            f"{option}: cannot be combined with state=absent; set name to the user to delete"
+            for option in ("new_name", "new_path")
+            if params[option]
+        ]
     new_name = params["new_name"]
     if new_name and new_name != params["name"] and new_name.lower() == params["name"].lower():
         errors.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
 import stat
 import subprocess
@@ -176,10 +177,14 @@ def test_mixed_roster_converges_delivers_private_working_credentials_and_reruns_
     assert second.mutating_calls == []
     assert {path: path.read_bytes() for path in creds.rglob("*") if path.is_file()} == delivered
     assert "7 user(s): 0 with changes, 7 unchanged." in second.stdout
-    # A user onboarded before is read once; modules that could not change anything do not run.
-    key_task = second.stdout.split("Ensure one working access key]")[1].split("TASK [")[0]
-    assert "skipping: [localhost/alice]" in key_task
-    assert "skipping: [localhost/erin]" in key_task
+    # One iam_roster task for the whole account, and the summary is the last thing printed.
+    assert second.stdout.count("TASK [techsquawks.iam.onboarding : Converge every user of the roster]") == 1
+    assert second.stdout.split("TASK [")[-1].startswith("techsquawks.iam.onboarding : Show what the run did]")
+    # Reads are the minimum: GetUser for every user, plus one read per aspect an entry names.
+    reads = sorted(line.split()[-1] for line in second.api_calls if line.startswith("iam "))
+    assert reads.count("GetUser") == 7
+    # alice 4 (groups, key, console, MFA), bob 3 (key, SSH list + one key), carol 2, erin 2, gina 3, dave and frank 0.
+    assert len(reads) == 7 + 14, reads
 
     # Drift made outside Ansible is repaired: a deleted key (delivered anew), a lost password, a changed tag.
     old_key = iam.list_access_keys(UserName="erin")["AccessKeyMetadata"][0]["AccessKeyId"]
@@ -317,8 +322,7 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
     for account in ("main", "sandbox"):
         assert (tmp_path / account / "alice" / "credentials").exists()
         assert f"| {account} " in result.stdout
-    assert "sandbox/alice" in recaps(result)
-    assert "localhost/alice" not in recaps(result)
+    assert set(recaps(result)) == {"main", "sandbox"}
     # The role's temporary credentials never show, even at -vvv (moto's session tokens start like this).
     assert "FQoGZXIvYXdzEBYaD" not in result.output
 
@@ -328,7 +332,7 @@ def test_accounts_in_an_inventory_are_onboarded_side_by_side_one_through_an_assu
     clash = ansible_playbook(ONBOARD, "-i", str(inventory), extra_vars=roster, check=False)
 
     assert clash.rc != 0
-    assert "need different onboarding_credentials_dir" in clash.output
+    assert "give each account host its own onboarding_credentials_dir" in clash.output
     assert clash.mutating_calls == []
 
 
@@ -371,7 +375,11 @@ def test_a_failing_user_does_not_stop_the_others_and_is_named_in_the_summary(ans
     assert result.rc != 0
     assert "Failed to add user bob to group no-such-group" in result.output
     assert len(iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]) == 1
-    assert "2 user(s): 1 with changes, 0 unchanged, 1 FAILED (localhost/bob: see the errors above)." in result.stdout
+    assert "2 user(s): 1 with changes, 0 unchanged, 1 FAILED (localhost/bob)." in result.stdout
+    assert re.search(r"\| localhost +\| bob +\|.*\| FAILED \(NoSuchEntity\) +\|", result.stdout)
+    assert "1 of 2 users failed: bob: NoSuchEntity: Failed to add user bob to group no-such-group" in result.stdout
+    # The summary still comes last, after the failed task.
+    assert result.stdout.split("TASK [")[-1].startswith("techsquawks.iam.onboarding : Show what the run did]")
 
 
 def test_invalid_entry_fails_before_any_aws_call(ansible_playbook, tmp_path):
@@ -389,5 +397,132 @@ def test_invalid_entry_fails_before_any_aws_call(ansible_playbook, tmp_path):
     )
 
     assert result.rc != 0
-    assert "console must be true, false or a dict with password_length, password_reset_required" in result.output
+    assert "users[0] (alice): console: unknown key password_lenght (known: password_length" in result.output
     assert result.api_calls == []
+
+
+def test_vault_mode_with_a_missing_password_file_fails_before_any_aws_call(ansible_playbook, tmp_path):
+    extra = {
+        "onboarding_users": [{"name": "alice", "access_key": True, "console": True, "mfa": True}],
+        "onboarding_credentials_dir": str(tmp_path / "credentials"),
+        "onboarding_vault_id": f"onboarding@{tmp_path}/no-such-password-file",
+    }
+
+    result = ansible_playbook(ONBOARD, extra_vars=extra, check=False)
+
+    assert result.rc != 0
+    assert "vault_id: the vault password file" in result.output
+    assert result.api_calls == []
+    assert not (tmp_path / "credentials").exists()
+
+
+def test_empty_vault_password_source_fails_before_any_aws_call(ansible_playbook, tmp_path):
+    empty = tmp_path / "empty-password"
+    empty.write_text("")
+    extra = {
+        "onboarding_users": [{"name": "alice", "access_key": True}],
+        "onboarding_credentials_dir": str(tmp_path / "credentials"),
+        "onboarding_vault_password_file": str(empty),
+    }
+
+    result = ansible_playbook(ONBOARD, extra_vars=extra, check=False)
+
+    assert result.rc != 0
+    assert "vault_password_file:" in result.output
+    assert result.api_calls == []
+
+
+def progress_counts(text: str) -> list[tuple[int, int, int, int]]:
+    """(done, total, changed, failed) of every progress line in ``text``."""
+    pattern = r"iam_roster \[[^\]]*\]: (\d+)/(\d+) users done, (\d+) changed, (\d+) failed"
+    return [tuple(int(n) for n in match) for match in re.findall(pattern, text)]
+
+
+def large_roster(count: int) -> list[dict]:
+    return [
+        {"name": f"person-{n:03}", "path": "/people/", "tags": {"team": "t"}, "access_key": True} for n in range(count)
+    ]
+
+
+def test_a_large_roster_prints_progress_lines_that_grow_to_the_total(ansible_playbook, iam, tmp_path):
+    extra = {
+        "onboarding_users": large_roster(60),
+        "onboarding_credentials_dir": str(tmp_path),
+        "onboarding_batch_size": 20,
+    }
+
+    result = ansible_playbook(ONBOARD, extra_vars=extra)
+
+    counts = progress_counts(result.stdout)
+    assert len(counts) >= 2, result.stdout
+    assert [done for done, *_ in counts] == sorted(done for done, *_ in counts)
+    assert counts[-1] == (60, 60, 60, 0)
+    assert all(total == 60 for _, total, _, _ in counts)
+    assert "60 user(s): 60 with changes, 0 unchanged." in result.stdout
+    assert len(iam.list_users(PathPrefix="/people/")["Users"]) == 60
+
+    checked = ansible_playbook(ONBOARD, "--check", extra_vars=extra)
+    assert re.search(
+        r"iam_roster \[localhost\] \(check mode\): 60/60 users checked, 0 would change, 0 failed", checked.stdout
+    )
+
+
+def test_progress_lines_reach_ansible_runner_job_events(moto, iam, tmp_path, monkeypatch):
+    import ansible_runner
+
+    # ansible-runner looks ansible-playbook up on PATH, as AWX's execution environments have it.
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+
+    private = tmp_path / "runner"
+    (private / "env").mkdir(parents=True)
+    envvars = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".tmp" / "collections"),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    }
+    runner = ansible_runner.run(
+        private_data_dir=str(private),
+        playbook=str(ONBOARD),
+        inventory="localhost ansible_connection=local",
+        envvars=envvars,
+        extravars={
+            "onboarding_users": large_roster(60),
+            "onboarding_credentials_dir": str(tmp_path / "credentials"),
+            "onboarding_batch_size": 20,
+        },
+        quiet=True,
+    )
+
+    assert runner.status == "successful", runner.stdout.read()
+    lines = "\n".join(event.get("stdout", "") for event in runner.events)
+    counts = progress_counts(lines)
+    assert len(counts) >= 2
+    assert counts[-1] == (60, 60, 60, 0)
+    # The artifacts AWX keeps hold no secret.
+    _key_id, secret = credentials_in(tmp_path / "credentials" / "person-000" / "credentials", "person-000")
+    for path in (private / "artifacts").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+
+
+def test_diff_shows_one_readable_before_after_per_changed_user(ansible_playbook, iam, tmp_path):
+    extra = {
+        "onboarding_users": [{"name": "alice", "tags": {"team": "platform"}}, {"name": "bob"}],
+        "onboarding_credentials_dir": str(tmp_path),
+    }
+    ansible_playbook(ONBOARD, extra_vars=extra)
+    extra["onboarding_users"][0] = {"name": "alice", "tags": {"team": "sales"}, "access_key": True}
+
+    result = ansible_playbook(ONBOARD, "--diff", extra_vars=extra)
+
+    assert "--- before: user alice" in result.stdout
+    assert "+++ after: user alice" in result.stdout
+    assert "user bob" not in result.stdout
+    assert "-    team: platform" in result.stdout
+    assert "+    team: sales" in result.stdout
+    assert re.search(r"\+  - access_key_id: AKIA\w+\n\+    status: Active", result.stdout)
+    _, secret = credentials_in(tmp_path / "alice" / "credentials", "alice")
+    assert secret not in result.output

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _module
+from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _iam, _module
 from ansible_collections.techsquawks.iam.plugins.modules import iam_access_key
 
 ACCOUNT = "123456789012"
@@ -48,7 +48,7 @@ def caller_arn(key_id: str, secret: str) -> str:
 def later(monkeypatch: pytest.MonkeyPatch, days: float) -> None:
     """Run the module as if ``days`` had passed since the keys were created."""
     moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
-    monkeypatch.setattr(iam_access_key, "now", lambda: moment)
+    monkeypatch.setattr(_access_keys, "utc_now", lambda: moment)
 
 
 def stubbed_sts(answers: int, error: str = "InvalidClientTokenId"):
@@ -484,11 +484,9 @@ def test_retirement_failure_after_delivery_keeps_the_delivered_key_and_says_so(
     path = tmp_path / "credentials"
 
     def refuse(self, name, key_id, status):
-        raise iam_access_key.IAMError(
-            f"Failed to set access key {key_id} of user {name} {status}: denied", "AccessDenied"
-        )
+        raise _iam.IAMError(f"Failed to set access key {key_id} of user {name} {status}: denied", "AccessDenied")
 
-    monkeypatch.setattr(iam_access_key.IAM, "update_access_key", refuse)
+    monkeypatch.setattr(_iam.IAM, "update_access_key", refuse)
 
     result = run_module(iam_access_key, {"user_name": user, "rotate_after_days": 0, "secret_file": str(path)})
 
@@ -542,3 +540,58 @@ def test_secret_file_that_is_a_symlink_is_refused(run_module, tmp_path, api_call
     assert result["failed"] is True
     assert "symbolic link" in result["msg"]
     assert api_calls == []
+
+
+@pytest.mark.parametrize("name", ["DEFAULT", "default", "Default"])
+def test_user_named_default_with_a_credentials_file_is_refused_before_any_api_call(
+    run_module, aws, tmp_path, api_calls, name
+):
+    """botocore merges a credentials file's [DEFAULT] section into every profile of the file."""
+    result = run_module(iam_access_key, {"user_name": name, "secret_file": str(tmp_path / "credentials")})
+
+    assert result["failed"] is True
+    assert f"user_name: '{name}' cannot be a profile of an AWS credentials file" in result["msg"]
+    assert "secret_format=json" in result["msg"]
+    assert api_calls == []
+    assert not (tmp_path / "credentials").exists()
+
+
+def test_user_named_default_may_have_its_key_delivered_as_json(run_module, iam_client, tmp_path):
+    iam_client.create_user(UserName="default")
+    path = tmp_path / "key.json"
+
+    result = run_module(
+        iam_access_key, {"user_name": "default", "secret_file": str(path), "secret_format": "json", "verify": False}
+    )
+
+    assert result["changed"] is True
+    assert json.loads(path.read_text())["AccessKeyId"] == result["access_key"]["access_key_id"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"aws_secret_access_key = FAKE-SECRET-0123456789\n", "is not an AWS credentials file"),
+        (b"[other]\naws_secret_access_key = FAKE-SECRET-0123456789\xff\xfe\n", "is not UTF-8 text"),
+        (b"[other]\naws_secret_access_key = FAKE-SECRET-0123456789\n[other]\n", "is not an AWS credentials file"),
+    ],
+)
+def test_malformed_credentials_file_deletes_the_new_key_and_never_quotes_the_file(
+    run_module, iam_client, api_calls, tmp_path, user, content, reason
+):
+    path = tmp_path / "credentials"
+    path.write_bytes(content)
+    path.chmod(0o600)
+    old = new_key(iam_client)
+    api_calls.clear()
+
+    result = run_module(iam_access_key, {"user_name": user, "rotate_after_days": 0, "secret_file": str(path)})
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"secret_file: '{path}' exists but")
+    assert reason in result["msg"]
+    assert "was deleted again and no active key was retired" in result["msg"]
+    assert "FAKE-SECRET" not in json.dumps(result)
+    assert keys_of(iam_client) == {old: "Active"}
+    assert api_calls.mutating == ["CreateAccessKey", "DeleteAccessKey"]
+    assert path.read_bytes() == content

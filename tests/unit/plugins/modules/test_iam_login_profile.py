@@ -20,7 +20,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _passwords
+from ansible_collections.techsquawks.iam.plugins.module_utils import _login_profile, _passwords
 from ansible_collections.techsquawks.iam.plugins.modules import iam_login_profile
 
 ACCOUNT = "123456789012"
@@ -429,7 +429,7 @@ def test_sign_in_url_uses_the_account_alias_when_there_is_one(run_module, iam_cl
     ],
 )
 def test_sign_in_url_follows_the_partition(partition, url):
-    assert iam_login_profile.sign_in_url(ACCOUNT, partition) == url
+    assert _login_profile.sign_in_url(ACCOUNT, partition) == url
 
 
 def test_diff_marks_a_new_password_without_showing_it(run_module, user):
@@ -483,8 +483,10 @@ def test_secret_file_text_format_holds_the_password_alone(run_module, tmp_path, 
     assert path.read_text() == stored_password() + "\n"
 
 
-def test_secret_file_is_written_before_aws_gets_the_password(run_module, iam_client, tmp_path, monkeypatch, user):
-    """A failed AWS call leaves a file with an unused password, never a set password with no copy."""
+def test_secret_file_of_a_new_profile_is_written_once_aws_created_it(
+    run_module, iam_client, tmp_path, monkeypatch, user
+):
+    """A profile AWS refuses leaves no file with a password nobody can use."""
     path = tmp_path / "console.json"
 
     seen_at_create: list[bool] = []
@@ -499,8 +501,79 @@ def test_secret_file_is_written_before_aws_gets_the_password(run_module, iam_cli
     result = run_module(iam_login_profile, {"user_name": user, "secret_file": str(path)})
 
     assert result["changed"] is True
-    assert seen_at_create == [True]
+    assert seen_at_create == [False]
     assert json.loads(path.read_text())["password"] == stored_password()
+
+
+def test_secret_file_that_cannot_be_written_removes_the_new_profile_again(
+    run_module, iam_client, api_calls, tmp_path, user
+):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    path = blocker / "console.json"
+    api_calls.clear()
+
+    result = run_module(iam_login_profile, {"user_name": user, "secret_file": str(path)})
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"secret_file: Failed to write secret to '{path}'")
+    assert f"The login profile of {user} was removed again" in result["msg"]
+    assert api_calls.mutating == ["CreateLoginProfile", "DeleteLoginProfile"]
+    with pytest.raises(iam_client.exceptions.NoSuchEntityException):
+        iam_client.get_login_profile(UserName=user)
+
+
+def refuse_password(params: dict) -> dict:
+    error = {"Error": {"Code": "PasswordPolicyViolation", "Message": "Password does not conform to the policy."}}
+    raise botocore.exceptions.ClientError(error, "UpdateLoginProfile")
+
+
+@pytest.mark.parametrize("secret_format", ["json", "text"])
+def test_password_aws_refuses_leaves_the_saved_working_password_byte_for_byte(
+    run_module, iam_client, emulator, tmp_path, user, secret_format
+):
+    iam_client.create_login_profile(UserName=user, Password="Working-Password-1")
+    path = tmp_path / "console"
+    saved = b'{"password": "Working-Password-1", "note": "\xc3\xa9"}\n'
+    path.write_bytes(saved)
+    path.chmod(0o600)
+    emulator.answer("UpdateLoginProfile", refuse_password)
+    args = {"user_name": user, "update_password": "always", "secret_file": str(path), "secret_format": secret_format}
+
+    result = run_module(iam_login_profile, args)
+
+    assert result["failed"] is True
+    assert result["error_code"] == "PasswordPolicyViolation"
+    assert result["msg"].startswith(f"Failed to update login profile of user {user}: ")
+    assert [operation for operation, _params in emulator.calls if operation == "UpdateLoginProfile"] == [
+        "UpdateLoginProfile"
+    ]
+    assert path.read_bytes() == saved
+    assert sorted(os.listdir(tmp_path)) == ["console"], "the staged password must be discarded"
+    assert stored_password() == "Working-Password-1"
+
+
+def test_password_aws_accepts_replaces_the_saved_one(run_module, iam_client, emulator, tmp_path, user):
+    iam_client.create_login_profile(UserName=user, Password="Working-Password-1")
+    path = tmp_path / "console.json"
+    path.write_text('{"password": "Working-Password-1"}\n')
+    path.chmod(0o600)
+    on_disk_at_update: list[str] = []
+
+    def check_file_then_update(params: dict, response: dict) -> dict:
+        on_disk_at_update.append(json.loads(path.read_text())["password"])
+        return response
+
+    emulator.amend("UpdateLoginProfile", check_file_then_update)
+
+    result = run_module(iam_login_profile, {"user_name": user, "update_password": "always", "secret_file": str(path)})
+
+    assert result["changed"] is True
+    assert result["secret_file"] == str(path)
+    assert on_disk_at_update == ["Working-Password-1"], "the new password reaches the file only once AWS took it"
+    assert json.loads(path.read_text())["password"] == stored_password() != "Working-Password-1"
+    assert sorted(os.listdir(tmp_path)) == ["console.json"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 # -- input validation before any AWS call ---------------------------------------------------------------

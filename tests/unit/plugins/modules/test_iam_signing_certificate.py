@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible_collections.techsquawks.iam.plugins.module_utils import _signing_certificate
 from ansible_collections.techsquawks.iam.plugins.modules import iam_signing_certificate
 from tests.certificates import rewrap, self_signed_certificate
 
@@ -243,7 +244,7 @@ def test_check_mode_for_missing_user_predicts_upload_with_warning(run_module, aw
 
 def test_aws_rejection_is_reported_with_its_error_code(run_module, api_calls, user, monkeypatch):
     # Without the cryptography package only the PEM/DER structure is checked; AWS (here moto) checks the rest.
-    monkeypatch.setattr(iam_signing_certificate, "HAS_CRYPTOGRAPHY", False)
+    monkeypatch.setattr(_signing_certificate, "HAS_CRYPTOGRAPHY", False)
     structurally_valid = pem_of(bytes.fromhex("3004") + bytes.fromhex("3000") + bytes.fromhex("0500"))
     result = run_module(iam_signing_certificate, {"user_name": user, "certificate_body": structurally_valid})
     assert result["failed"] is True
@@ -356,11 +357,11 @@ def test_invalid_certificate_body_fails_before_any_aws_call(run_module, aws, api
 
 
 def test_structural_check_works_without_cryptography(monkeypatch, cert):
-    monkeypatch.setattr(iam_signing_certificate, "HAS_CRYPTOGRAPHY", False)
-    der = iam_signing_certificate.parse_certificate(rewrap(cert))
+    monkeypatch.setattr(_signing_certificate, "HAS_CRYPTOGRAPHY", False)
+    der = _signing_certificate.parse_certificate(rewrap(cert))
     assert x509.load_der_x509_certificate(der).subject.rfc4514_string() == f"CN={USER}"
-    with pytest.raises(iam_signing_certificate.InvalidCertificate, match=r"no ASN\.1 SEQUENCE"):
-        iam_signing_certificate.parse_certificate(pem_of(b"hello world"))
+    with pytest.raises(_signing_certificate.InvalidCertificate, match=r"no ASN\.1 SEQUENCE"):
+        _signing_certificate.parse_certificate(pem_of(b"hello world"))
 
 
 @pytest.mark.parametrize(
@@ -381,11 +382,11 @@ def test_invalid_options_fail_naming_the_option_before_any_aws_call(run_module, 
 
 @given(st.binary(max_size=400))
 def test_parse_certificate_rejects_random_der_only_with_invalid_certificate(der):
-    with contextlib.suppress(iam_signing_certificate.InvalidCertificate):
-        iam_signing_certificate.parse_certificate(pem_of(der))
+    with contextlib.suppress(_signing_certificate.InvalidCertificate):
+        _signing_certificate.parse_certificate(pem_of(der))
 
 
 @given(st.text(max_size=300))
 def test_parse_certificate_rejects_garbage_text_only_with_invalid_certificate(text):
-    with contextlib.suppress(iam_signing_certificate.InvalidCertificate):
-        iam_signing_certificate.parse_certificate(text)
+    with contextlib.suppress(_signing_certificate.InvalidCertificate):
+        _signing_certificate.parse_certificate(text)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible_collections.techsquawks.iam.plugins.module_utils import _ssh_key
 from ansible_collections.techsquawks.iam.plugins.modules import iam_ssh_key
 
 USER = "techsquawks-user"
@@ -468,15 +469,15 @@ def test_invalid_options_fail_naming_the_option_before_any_aws_call(run_module, 
 
 @given(st.text(max_size=300))
 def test_parse_public_key_rejects_garbage_only_with_invalid_key(text):
-    with contextlib.suppress(iam_ssh_key.InvalidKey):
-        iam_ssh_key.parse_public_key(text)
+    with contextlib.suppress(_ssh_key.InvalidKey):
+        _ssh_key.parse_public_key(text)
 
 
 @given(st.binary(max_size=300))
 def test_parse_public_key_rejects_malformed_blobs_only_with_invalid_key(tail):
     blob = len(b"ssh-rsa").to_bytes(4, "big") + b"ssh-rsa" + tail
-    with contextlib.suppress(iam_ssh_key.InvalidKey):
-        iam_ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(blob).decode()}")
+    with contextlib.suppress(_ssh_key.InvalidKey):
+        _ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(blob).decode()}")
 
 
 @given(
@@ -485,8 +486,8 @@ def test_parse_public_key_rejects_malformed_blobs_only_with_invalid_key(tail):
 )
 def test_parse_public_key_refuses_every_non_rsa_key_type(key_type, tail):
     blob = len(key_type).to_bytes(4, "big") + key_type.encode() + tail
-    with pytest.raises(iam_ssh_key.InvalidKey, match=r"AWS accepts only RSA keys \(ssh-rsa or PEM\) of 2048 bits"):
-        iam_ssh_key.parse_public_key(f"{key_type} {base64.b64encode(blob).decode()}")
+    with pytest.raises(_ssh_key.InvalidKey, match=r"AWS accepts only RSA keys \(ssh-rsa or PEM\) of 2048 bits"):
+        _ssh_key.parse_public_key(f"{key_type} {base64.b64encode(blob).decode()}")
 
 
 RSA_KEY = openssh(rsa_key())
@@ -500,12 +501,12 @@ RSA_KEY = openssh(rsa_key())
 def test_canonical_form_ignores_comment_and_surrounding_whitespace(comment, separator, padding):
     key_type, blob = RSA_KEY.split()
     text = f"{padding}{key_type}{separator}{blob} {comment}{padding}"
-    assert iam_ssh_key.parse_public_key(text).canonical == RSA_KEY
+    assert _ssh_key.parse_public_key(text).canonical == RSA_KEY
 
 
 def test_canonical_form_is_identical_for_openssh_and_both_pem_formats(rsa_private):
     forms = {
-        iam_ssh_key.parse_public_key(text).canonical
+        _ssh_key.parse_public_key(text).canonical
         for text in (
             openssh(rsa_private) + " comment",
             pem(rsa_private),

@@ -299,6 +299,18 @@ def test_absent_on_missing_user_is_not_changed(run_module, iam_client, api_calls
     assert api_calls.mutating == []
 
 
+@pytest.mark.parametrize(("option", "value"), [("new_name", "other"), ("new_path", "/moved/")])
+def test_absent_with_new_name_or_new_path_fails_before_any_api_call(run_module, iam_client, api_calls, option, value):
+    # find_user falls back to new_name, so state=absent new_name=other used to delete "other" instead.
+    iam_client.create_user(UserName="other")
+    api_calls.clear()
+    result = run_module(iam_user, {"name": "ghost", "state": "absent", "force": True, option: value})
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"Invalid input: {option}: cannot be combined with state=absent")
+    assert api_calls == []
+    assert iam_client.get_user(UserName="other")["User"]["UserName"] == "other"
+
+
 def test_absent_without_dependents_deletes_user(run_module, iam_client, api_calls):
     iam_client.create_user(UserName="u1")
     result = run_module(iam_user, {"name": "u1", "state": "absent"}, diff=True)

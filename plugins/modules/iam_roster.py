@@ -1,0 +1,331 @@
+#!/usr/bin/python
+# Copyright (c) techsquawks.iam contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_roster
+short_description: Converge a whole roster of IAM users in one run, users in parallel
+version_added: 1.0.0
+description:
+  - Converges every entry of O(users) against one AWS account: the user (path, tags, groups, managed policies,
+    permissions boundary), its access key, console password, virtual MFA device, SSH public keys and signing
+    certificates, or, with C(state=absent), offboards it with every dependent and removes its credentials directory.
+  - The same logic as M(techsquawks.iam.iam_user), M(techsquawks.iam.iam_access_key),
+    M(techsquawks.iam.iam_login_profile), M(techsquawks.iam.iam_mfa_device), M(techsquawks.iam.iam_ssh_key) and
+    M(techsquawks.iam.iam_signing_certificate), run for many users at once in one process: O(concurrency) users
+    side by side on one shared client, each user's aspects in order. botocore's adaptive retry mode slows every
+    user down together when IAM throttles.
+  - One user failing does not stop the others; the task fails at the end and its message names each failed user
+    with the AWS error code and message. Users that converged stay converged.
+  - Every entry is checked before any AWS call; a problem names the entry and its key.
+  - New secrets go to C(<credentials_dir>/<user>/) right after AWS issues them and before anything else happens to
+    that user (C(credentials), C(console.json), C(mfa.json), mode 0600 in a 0700 directory). When a secret cannot be
+    delivered, its credential is removed again (the new key deleted, the MFA device deactivated and deleted, a new
+    console password's profile removed), and a rotated user's old key is never retired first. No secret is returned.
+  - With O(vault_password_file) or O(vault_id), every secret is encrypted with ansible-core's own vault library on
+    the controller before it touches the disk (files end in C(.vault)); the vault secret is loaded and checked
+    before any AWS call.
+  - "Reads are the minimum: a converged user costs C(GetUser) (path, tags and boundary come with it), plus one read
+    per aspect its entry names: C(ListGroupsForUser) for O(users[].groups), C(ListAttachedUserPolicies) for
+    O(users[].managed_policies), C(ListAccessKeys) for O(users[].access_key), C(GetLoginProfile) for
+    O(users[].console), C(ListMFADevices) for O(users[].mfa), C(ListSigningCertificates) for
+    O(users[].signing_certificates), and C(ListSSHPublicKeys) plus one C(GetSSHPublicKey) per key the user holds for
+    O(users[].ssh_public_keys). A user this run creates is not read again. The account password policy and account
+    aliases are read at most once per run, only when a password is created."
+  - While it runs, the action plugin prints a progress line after every O(batch_size) users and at least every
+    O(progress_interval) seconds (users done of the total, changed, failed), in ansible-playbook's output and in
+    AWX's job output. With C(--diff), one before/after per changed user (never a secret).
+  - Runs on the controller (the action plugin), where the credentials directory and the vault secret are.
+author:
+  - techsquawks.iam contributors
+options:
+  account_label:
+    description:
+      - The account's name in the summary and the report (for example the inventory host). Defaults to the AWS
+        account ID.
+    type: str
+  batch_size:
+    description:
+      - A progress line is printed after every O(batch_size) users.
+    type: int
+    default: 25
+  concurrency:
+    description:
+      - How many users are converged at once (1 to 32). The default stays under the request rate IAM allows an
+        account most of the time; adaptive retries absorb the throttling beyond it.
+    type: int
+    default: 8
+  credentials_dir:
+    description:
+      - Where new secrets are written, one directory per user (C(<credentials_dir>/<user name>/), always a direct
+        child). Created with mode 0700 when missing. An absolute path (C(~) is expanded).
+      - User names that cannot name a direct child (C(.), C(..)) are refused before any AWS call, and offboarding
+        removes a user's directory only after checking it is one.
+    type: path
+    required: true
+  mfa_issuer:
+    description:
+      - The issuer authenticator apps show next to the user's name for a new virtual MFA device.
+    type: str
+    default: AWS
+  progress_interval:
+    description:
+      - Seconds between progress lines while users are being converged.
+    type: float
+    default: 5.0
+  report:
+    description:
+      - Write C(onboarding-report.md) (mode 0600) into O(credentials_dir) when the run changed something.
+    type: bool
+    default: false
+  users:
+    description:
+      - The roster, one entry per IAM user. Names are case-insensitive in IAM, so each may appear once.
+      - Only what an entry names is managed; an unset key is left alone and costs no API call.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - The user's name, 1 to 64 characters of C([A-Za-z0-9_+=,.@-]). C(DEFAULT) (any case) cannot have an access
+            key delivered (it would be the credentials file's C([DEFAULT]) section, merged into every profile).
+        type: str
+        required: true
+      state:
+        description:
+          - V(present) creates or updates the user; V(absent) offboards it with every dependent (keys, password,
+            MFA devices, SSH keys, certificates, service credentials, policies, group memberships) and removes its
+            credentials directory.
+        type: str
+        choices: [present, absent]
+        default: present
+      path:
+        description: The user's path, such as V(/staff/). A different path moves an existing user.
+        type: str
+      tags:
+        description: Tags as a dict; tags not listed are removed (C(aws:) tags are kept).
+        type: dict
+      groups:
+        description: Groups the user is added to (they must exist). Other memberships are kept.
+        type: list
+        elements: str
+      managed_policies:
+        description: ARNs of managed policies to attach. Other attached policies are kept.
+        type: list
+        elements: str
+      permissions_boundary:
+        description: ARN of the permissions boundary policy; an empty string removes it.
+        type: str
+      access_key:
+        description:
+          - V(true) ensures one active access key; a new key's secret goes to C(credentials) (profile named after the
+            user). A dict does the same with C(rotate_after_days) (int): a key that old is replaced, the new key is
+            proven with STS before the old one is deactivated. V(false) deletes every key of the user.
+        type: raw
+      console:
+        description:
+          - V(true) gives the user a generated console password, written to C(console.json) with the sign-in URL; an
+            existing password is never changed. A dict does the same with C(password_length) (int, default 20) and
+            C(password_reset_required) (bool; enforced on every run when set; when unset, a password created together
+            with its user must be changed at first sign-in). V(false) removes the console password.
+        type: raw
+      mfa:
+        description:
+          - V(true) gives a user without MFA a virtual MFA device, enabled, its seed written to C(mfa.json).
+            V(false) deactivates the user's MFA devices and deletes the virtual ones.
+        type: bool
+      ssh_public_keys:
+        description: SSH public keys (RSA, OpenSSH or PEM) the user must have, for AWS CodeCommit. Others are kept.
+        type: list
+        elements: str
+      signing_certificates:
+        description: X.509 signing certificates (PEM) the user must have. Others are kept.
+        type: list
+        elements: str
+  vault_id:
+    description:
+      - Encrypt every new secret with ansible-vault, with this vault id (C(label@password-file), as for
+        C(ansible-playbook --vault-id), or just the password file). Takes precedence over O(vault_password_file).
+      - Missing, unreadable or empty password sources fail the task before any AWS call.
+    type: str
+  vault_password_file:
+    description:
+      - Encrypt every new secret with ansible-vault, with the password in this file (or printed by this script).
+    type: path
+  verify_timeout:
+    description:
+      - Seconds to wait for a rotated key to work (STS) before the old key is retired.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - techsquawks.iam.connection
+  - techsquawks.iam.connection.ATTRIBUTES
+notes:
+  - Check mode predicts every user (the same progress and summary) and makes no mutating call.
+seealso:
+  - module: techsquawks.iam.iam_user
+  - module: techsquawks.iam.iam_access_key
+"""
+
+EXAMPLES = r"""
+- name: Onboard a roster, 8 users at a time
+  techsquawks.iam.iam_roster:
+    credentials_dir: /srv/iam-credentials
+    report: true
+    users:
+      - name: alice
+        path: /staff/
+        tags: {team: platform}
+        groups: [developers]
+        access_key: true
+        console: {password_length: 16}
+        mfa: true
+      - name: bob
+        access_key: {rotate_after_days: 90}
+      - name: former-colleague
+        state: absent
+  register: roster
+
+- name: Show what the run did
+  ansible.builtin.debug:
+    msg: "{{ roster.summary }}"
+
+- name: The same with secrets encrypted by ansible-vault, in another account through a role
+  techsquawks.iam.iam_roster:
+    credentials_dir: ~/iam-credentials/sandbox
+    vault_id: onboarding@~/.vault-password
+    role_arn: arn:aws:iam::111111111111:role/iam-onboarding
+    users: "{{ onboarding_users }}"
+"""
+
+RETURN = r"""
+users:
+  description: One record per roster entry, in roster order. Never a secret.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user's name.
+      type: str
+    account:
+      description: The AWS account ID (null when the user was absent already).
+      type: str
+    label:
+      description: O(account_label).
+      type: str
+    state:
+      description: The entry's state.
+      type: str
+    changed:
+      description: Whether the run changed (in check mode, would change) the user.
+      type: bool
+    created:
+      description: What was created, such as C(user), C(access key AKIA...), C(console password (reset required)).
+      type: list
+      elements: str
+    updated:
+      description: What was changed, such as C(user (tags, groups)), C(access key AKIA... deactivated).
+      type: list
+      elements: str
+    removed:
+      description: What was removed, such as C(user), C(1 access key), C(credentials directory).
+      type: list
+      elements: str
+    credentials:
+      description: The credential files written by this run.
+      type: list
+      elements: str
+    directory:
+      description: The user's credentials directory, when it exists.
+      type: str
+    warnings:
+      description: Warnings about this user.
+      type: list
+      elements: str
+    failed:
+      description: Whether converging this user failed.
+      type: bool
+    msg:
+      description: Why it failed.
+      type: str
+    error_code:
+      description: The AWS error code of the failure.
+      type: str
+  sample:
+    - name: alice
+      account: "123456789012"
+      state: present
+      changed: true
+      created: [user, access key AKIAEXAMPLEKEYID0001, "console password (reset required)", MFA device]
+      updated: []
+      removed: []
+      credentials:
+        - /srv/iam-credentials/alice/credentials
+        - /srv/iam-credentials/alice/console.json
+        - /srv/iam-credentials/alice/mfa.json
+      directory: /srv/iam-credentials/alice
+      failed: false
+totals:
+  description: How many users, changed, unchanged and failed.
+  returned: always
+  type: dict
+  sample: {users: 3, changed: 2, unchanged: 1, failed: 0}
+summary:
+  description: The run's outcome for people; a headline, a Markdown table (one row per user), the failures.
+  returned: always
+  type: list
+  elements: str
+report:
+  description: The Markdown report written (with O(report)).
+  returned: when the report was written
+  type: str
+  sample: /srv/iam-credentials/onboarding-report.md
+"""
+
+import typing as t
+
+from ansible_collections.techsquawks.iam.plugins.module_utils import _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils._aws import AWSConnectionError
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
+
+
+def run(module: IAMModule, entries: list[_roster.Entry]) -> dict[str, t.Any]:
+    params = module.params
+    settings = _roster.settings_from(params, check_mode=module.check_mode)
+    try:
+        engine = _roster.Engine(module.connection_params, settings)
+    except AWSConnectionError as exc:
+        module.fail_json(msg=str(exc))
+    records = engine.converge(entries)
+    for record in records:
+        for warning in record.warnings:
+            module.warn(f"{record.name}: {warning}")
+    return _roster.result_of(
+        records, settings, label=params["account_label"], with_diff=module._diff, report=params["report"]
+    )
+
+
+def main() -> None:
+    module = IAMModule(argument_spec=_roster.ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    errors = _roster.option_errors(params)
+    if params["vault_id"] or params["vault_password_file"]:
+        errors.append(
+            "vault_id: ansible-vault encryption runs on the controller, in the iam_roster action plugin; "
+            "run this module as a task (techsquawks.iam.iam_roster), not on its own"
+        )
+    root = _roster.settings_from(params, check_mode=module.check_mode).credentials_dir
+    entries, entry_errors = _roster.parse_entries(params["users"], root)
+    module.fail_on_invalid(errors + entry_errors)
+    result = run(module, entries)
+    if result.get("failed"):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
