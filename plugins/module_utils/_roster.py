@@ -29,9 +29,11 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _delivery,
     _login_profile,
     _mfa,
+    _outcome,
     _passwords,
     _signing_certificate,
     _ssh_key,
+    _summary,
     _uploaded,
     _user,
     _validate,
@@ -304,9 +306,10 @@ class Record:
             "name": self.name,
             "account": self.account,
             "state": self.state,
-            "changed": self.touched,
             "created": self.created,
-            "updated": self.changed,
+            # Every change has its words; a change no aspect described is still reported as one.
+            "changed": self.changed
+            or (["user (updated)"] if self.touched and not (self.created or self.removed) else []),
             "removed": self.removed,
             "credentials": self.credentials,
             "directory": self.directory,
@@ -548,7 +551,7 @@ class Engine:
             pending = {pool.submit(self.converge_user, entry): index for index, entry in enumerate(entries)}
             last_line = time.monotonic()
             while pending:
-                done, _ = concurrent.futures.wait(
+                done, _still = concurrent.futures.wait(
                     pending, timeout=settings.progress_interval, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 batch_crossed = False
@@ -688,11 +691,9 @@ def result_of(
     records: list[Record], settings: Settings, *, label: str | None, with_diff: bool, report: bool
 ) -> dict[str, t.Any]:
     """iam_roster's result: one record per user, totals, the summary lines and, in diff mode, a diff per user."""
-    from ansible_collections.techsquawks.iam.plugins.module_utils import _outcome, _summary
-
     users = [dict(record.result(), label=label) for record in records]
     result: dict[str, t.Any] = {
-        "changed": any(user["changed"] for user in users),
+        "changed": any(_summary.touched(user) for user in users),
         "users": users,
         "totals": _summary.totals(users),
         "summary": _summary.summary(users, settings.check_mode),

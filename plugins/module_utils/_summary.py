@@ -30,9 +30,14 @@ Hand each file to its user over a secure channel, then delete your copy.
 """
 
 
+def touched(user: dict[str, t.Any]) -> bool:
+    """Whether the run created, changed or removed something of this user (would have, in check mode)."""
+    return bool(user["created"] or user["changed"] or user["removed"])
+
+
 def totals(users: list[dict[str, t.Any]]) -> dict[str, int]:
     failed = sum(1 for user in users if user["failed"])
-    changed = sum(1 for user in users if user["changed"] and not user["failed"])
+    changed = sum(1 for user in users if touched(user) and not user["failed"])
     return {"users": len(users), "changed": changed, "unchanged": len(users) - changed - failed, "failed": failed}
 
 
@@ -53,7 +58,7 @@ def _who(user: dict[str, t.Any]) -> str:
 def _result(user: dict[str, t.Any], check_mode: bool) -> str:
     if user["failed"]:
         return f"FAILED ({user.get('error_code') or 'error'})"
-    if user["changed"]:
+    if touched(user):
         return "would change" if check_mode else "changed"
     return "ok"
 
@@ -74,7 +79,7 @@ def table(users: list[dict[str, t.Any]], check_mode: bool) -> list[str]:
                 user.get("label") or user.get("account") or "-",
                 user["name"],
                 ", ".join(user["created"]) or "-",
-                ", ".join(user["updated"]) or "-",
+                ", ".join(user["changed"]) or "-",
                 ", ".join(user["removed"]) or "-",
                 _credentials(user),
                 _result(user, check_mode),

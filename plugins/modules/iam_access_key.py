@@ -68,7 +68,7 @@ options:
         other profiles already in the file are kept.
       - V(json) is the format of the AWS CLI C(credential_process) setting
         (C(Version), C(AccessKeyId), C(SecretAccessKey)).
-      - With V(credentials), a user named C(default) (in any case) is refused before any AWS call: the
+      - With V(credentials), a user named C(default) (in any case) is refused before any AWS call, because the
         C([default]) section of a credentials file is merged into every other profile of the file. Use V(json)
         for such a user.
     type: str

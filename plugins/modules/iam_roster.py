@@ -9,12 +9,12 @@ module: iam_roster
 short_description: Converge a whole roster of IAM users in one run, users in parallel
 version_added: 1.0.0
 description:
-  - Converges every entry of O(users) against one AWS account: the user (path, tags, groups, managed policies,
+  - Converges every entry of O(users) against one AWS account, that is the user (path, tags, groups, managed policies,
     permissions boundary), its access key, console password, virtual MFA device, SSH public keys and signing
     certificates, or, with C(state=absent), offboards it with every dependent and removes its credentials directory.
   - The same logic as M(techsquawks.iam.iam_user), M(techsquawks.iam.iam_access_key),
     M(techsquawks.iam.iam_login_profile), M(techsquawks.iam.iam_mfa_device), M(techsquawks.iam.iam_ssh_key) and
-    M(techsquawks.iam.iam_signing_certificate), run for many users at once in one process: O(concurrency) users
+    M(techsquawks.iam.iam_signing_certificate), run for many users at once in one process, O(concurrency) users
     side by side on one shared client, each user's aspects in order. botocore's adaptive retry mode slows every
     user down together when IAM throttles.
   - One user failing does not stop the others; the task fails at the end and its message names each failed user
@@ -39,7 +39,7 @@ description:
     AWX's job output. With C(--diff), one before/after per changed user (never a secret).
   - Runs on the controller (the action plugin), where the credentials directory and the vault secret are.
 author:
-  - techsquawks.iam contributors
+  - techsquawks.iam contributors (@techsquawks)
 options:
   account_label:
     description:
@@ -122,7 +122,7 @@ options:
       access_key:
         description:
           - V(true) ensures one active access key; a new key's secret goes to C(credentials) (profile named after the
-            user). A dict does the same with C(rotate_after_days) (int): a key that old is replaced, the new key is
+            user). A dict does the same with C(rotate_after_days) (int), and a key that old is replaced; the new key is
             proven with STS before the old one is deactivated. V(false) deletes every key of the user.
         type: raw
       console:
@@ -220,15 +220,14 @@ users:
     state:
       description: The entry's state.
       type: str
-    changed:
-      description: Whether the run changed (in check mode, would change) the user.
-      type: bool
     created:
       description: What was created, such as C(user), C(access key AKIA...), C(console password (reset required)).
       type: list
       elements: str
-    updated:
-      description: What was changed, such as C(user (tags, groups)), C(access key AKIA... deactivated).
+    changed:
+      description:
+        - What was changed, such as C(user (tags, groups)), C(access key AKIA... deactivated). Empty when nothing
+          changed; in check mode, what would change.
       type: list
       elements: str
     removed:
@@ -259,9 +258,8 @@ users:
     - name: alice
       account: "123456789012"
       state: present
-      changed: true
       created: [user, access key AKIAEXAMPLEKEYID0001, "console password (reset required)", MFA device]
-      updated: []
+      changed: []
       removed: []
       credentials:
         - /srv/iam-credentials/alice/credentials

@@ -130,7 +130,7 @@ def test_mixed_roster_converges_then_reruns_without_change_or_mutating_call(
     api_calls.clear()
     second = roster(mixed)
 
-    assert second["changed"] is False, [u for u in second["users"] if u["changed"]]
+    assert second["changed"] is False, [u for u in second["users"] if u["created"] or u["changed"] or u["removed"]]
     assert second["totals"] == {"users": 6, "changed": 0, "unchanged": 6, "failed": 0}
     assert api_calls.mutating == []
     assert {path: path.read_bytes() for path in creds.rglob("*") if path.is_file()} == delivered
