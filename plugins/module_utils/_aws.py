@@ -3,7 +3,11 @@
 #
 # Internal use only: this file is not a public API of the collection and may change at any time.
 
-"""Connection options, boto3 client creation and the retry configuration shared by every module."""
+"""Connection options, client creation and the retry configuration shared by every module.
+
+Clients come from botocore itself: boto3 adds nothing an IAM client needs, and importing it (with the
+s3transfer it pulls in) would cost every module invocation time.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,7 @@ import typing as t
 from ansible.module_utils.basic import env_fallback
 
 try:
-    import boto3
-    import botocore
+    import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
@@ -112,23 +115,24 @@ def _log_api_call(path: str) -> t.Callable[..., None]:
 
 
 def build_session(params: dict[str, t.Any]) -> t.Any:
-    """Build a boto3 session from the connection options (profile or explicit keys, then role_arn if set)."""
+    """Build a botocore session from the connection options (profile or explicit keys, then role_arn if set)."""
     if not HAS_BOTO3:
         raise AWSConnectionError(f"boto3 and botocore are required: {BOTO3_IMPORT_ERROR}")
-    kwargs: dict[str, t.Any] = {}
-    if params.get("profile"):
-        kwargs["profile_name"] = params["profile"]
-    if params.get("access_key") or params.get("secret_key"):
-        kwargs["aws_access_key_id"] = params.get("access_key")
-        kwargs["aws_secret_access_key"] = params.get("secret_key")
-        kwargs["aws_session_token"] = params.get("session_token")
+    session = botocore.session.Session(profile=params.get("profile") or None)
     try:
-        session = boto3.session.Session(**kwargs)
+        # Reads the profile now, so that a missing one fails here, naming the option.
+        session.get_scoped_config()
     except botocore.exceptions.ProfileNotFound as exc:
         raise AWSConnectionError(f"profile: {exc}") from exc
+    if params.get("access_key") or params.get("secret_key"):
+        session.set_credentials(params.get("access_key"), params.get("secret_key"), params.get("session_token"))
     if params.get("role_arn"):
         session = _assumed_role_session(session, params)
     return session
+
+
+def _region(session: t.Any, params: dict[str, t.Any]) -> str:
+    return params.get("region") or session.get_config_variable("region") or DEFAULT_REGION
 
 
 def _assumed_role_session(source: t.Any, params: dict[str, t.Any]) -> t.Any:
@@ -138,10 +142,10 @@ def _assumed_role_session(source: t.Any, params: dict[str, t.Any]) -> t.Any:
     source_credentials = source.get_credentials()
     if source_credentials is None:
         raise AWSConnectionError("role_arn: no credentials found to assume the role with")
-    region = params.get("region") or source.region_name or DEFAULT_REGION
+    region = _region(source, params)
 
     def sts_client(service: str, **credentials: t.Any) -> t.Any:
-        return source.client(
+        return source.create_client(
             service,
             region_name=region,
             endpoint_url=params.get("endpoint_url") or None,
@@ -161,7 +165,8 @@ def _assumed_role_session(source: t.Any, params: dict[str, t.Any]) -> t.Any:
     botocore_session._credentials = DeferredRefreshableCredentials(
         method="assume-role", refresh_using=fetcher.fetch_credentials
     )
-    return boto3.session.Session(botocore_session=botocore_session, region_name=region)
+    botocore_session.set_config_variable("region", region)
+    return botocore_session
 
 
 def _config(max_attempts: int, retry_mode: str) -> t.Any:
@@ -182,15 +187,15 @@ def create_client(
     max_attempts: int = MAX_ATTEMPTS,
     retry_mode: str = "standard",
 ) -> t.Any:
-    """Create a boto3 client for ``service`` with the shared retry and user-agent configuration.
+    """Create a client for ``service`` with the shared retry and user-agent configuration.
 
     ``retry_mode="adaptive"`` adds botocore's client-side rate limiting, which learns from throttling: the
     roster engine uses it so that many users converged at once against one account back off together.
     """
     config = _config(max_attempts, retry_mode)
-    client = session.client(
+    client = session.create_client(
         service,
-        region_name=params.get("region") or session.region_name or DEFAULT_REGION,
+        region_name=_region(session, params),
         endpoint_url=params.get("endpoint_url") or None,
         verify=params.get("validate_certs", True),
         config=config,

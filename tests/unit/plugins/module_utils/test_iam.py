@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _iam
-from ansible_collections.techsquawks.iam.plugins.module_utils._aws import MAX_ATTEMPTS, create_client
+from ansible_collections.techsquawks.iam.plugins.module_utils._aws import MAX_ATTEMPTS, build_session, create_client
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, CheckModeViolation, IAMError
 
 
@@ -132,7 +132,7 @@ def test_mutating_calls_are_refused_in_check_mode(stubbed):
 
 
 def test_clients_retry_throttling_in_standard_mode():
-    client = create_client(boto3.session.Session(), "iam", {"region": None, "endpoint_url": None})
+    client = create_client(build_session({}), "iam", {"region": None, "endpoint_url": None})
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
     assert client.meta.endpoint_url == "https://iam.amazonaws.com"  # the global endpoint, from the default region
     assert "techsquawks.iam/" in client.meta.config.user_agent_extra
@@ -141,7 +141,7 @@ def test_clients_retry_throttling_in_standard_mode():
 def test_api_log_records_operation_names_only(monkeypatch, tmp_path, aws):
     log = tmp_path / "api.log"
     monkeypatch.setenv("TECHSQUAWKS_IAM_API_LOG", str(log))
-    client = create_client(boto3.session.Session(), "iam", {"region": "us-east-1"})
+    client = create_client(build_session({}), "iam", {"region": "us-east-1"})
     client.list_users()
     assert log.read_text() == "iam ListUsers\n"
 
