@@ -27,6 +27,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._aws import (
     HAS_BOTO3,
     AWSConnectionError,
 )
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 
 
 def vault_encrypter(vault_id: str | None, password_file: str | None, loader: t.Any) -> t.Callable[[str], bytes]:
@@ -104,9 +105,11 @@ class ActionModule(ActionBase):
         settings = _roster.settings_from(params, check_mode=check_mode)
         entries, errors = _roster.parse_entries(params["users"], settings.credentials_dir)
         errors = _roster.option_errors(params) + errors
+        vault = bool(params["vault_id"] or params["vault_password_file"])
+        errors += _roster.destination_errors(entries, settings.credentials_dir, vault=vault) if not errors else []
         if errors:
             return {"failed": True, "msg": "Invalid input: " + "; ".join(errors), "invalid_options": errors}
-        if params["vault_id"] or params["vault_password_file"]:
+        if vault:
             try:
                 settings.encrypt = vault_encrypter(params["vault_id"], params["vault_password_file"], self._loader)
             except AnsibleError as exc:
@@ -121,7 +124,10 @@ class ActionModule(ActionBase):
         def progress(update: _roster.Progress) -> None:
             self._display.display(update.line(label or ""))
 
-        records = engine.converge(entries, progress)
+        try:
+            records = engine.converge(entries, progress)
+        except ModuleFailure as exc:
+            return {"failed": True, "msg": str(exc)}
         for record in records:
             for warning in record.warnings:
                 self._display.warning(f"iam_roster: {record.name}: {warning}")

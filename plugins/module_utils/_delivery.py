@@ -41,7 +41,51 @@ def check_destination(path: str) -> list[str]:
                 f"'{path}' exists with mode {stat.S_IMODE(info.st_mode):04o}, readable by others; "
                 f"refusing to write a secret into it (chmod 0600 it or choose another path)"
             ]
+        if info.st_uid != os.geteuid():
+            return [f"'{path}' belongs to another user (uid {info.st_uid}); refusing to write a secret into it"]
+        if info.st_nlink > 1:
+            return [f"'{path}' has other hard links; refusing to write a secret into it"]
     return []
+
+
+def directory_errors(path: str) -> list[str]:
+    """Problems that make ``path`` unsafe as a private directory for secrets (none when it does not exist yet)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [f"cannot inspect '{path}': {exc.strerror or type(exc).__name__}"]
+    if stat.S_ISLNK(info.st_mode):
+        return [f"'{path}' is a symbolic link; refusing to write secrets through it"]
+    if not stat.S_ISDIR(info.st_mode):
+        return [f"'{path}' exists and is not a directory"]
+    if info.st_uid != os.geteuid():
+        return [f"'{path}' belongs to another user (uid {info.st_uid}); refusing to write secrets into it"]
+    return []
+
+
+def private_directory(path: str) -> None:
+    """Make ``path`` a private directory of ours: created 0700 when missing, tightened to 0700 when looser.
+
+    Refuses (DeliveryError) a symlink, a non-directory or a directory of another user: a secret written
+    there could be read, or swapped, by someone else.
+    """
+    problems = directory_errors(path)
+    if problems:
+        raise DeliveryError(problems[0])
+    try:
+        try:
+            os.mkdir(path, DIR_MODE)
+        except FileExistsError:
+            if stat.S_IMODE(os.lstat(path).st_mode) != DIR_MODE:
+                os.chmod(path, DIR_MODE)
+        # Checked again after the fact: the path may have been swapped for a symlink in the meantime.
+        problems = directory_errors(path)
+    except OSError as exc:
+        raise DeliveryError(f"cannot create '{path}': {exc.strerror or type(exc).__name__}") from None
+    if problems:
+        raise DeliveryError(problems[0])
 
 
 def destination_errors(option: str, path: str | None) -> list[str]:
@@ -140,22 +184,38 @@ def _encoded(path: str, content: str, encrypt: Encrypt | None) -> bytes:
         raise DeliveryError(f"cannot encrypt the secret for '{path}' ({type(exc).__name__})") from None
 
 
-def write_secret(path: str, render: t.Callable[[str | None], str], encrypt: Encrypt | None = None) -> str:
+def _prepare_parent(path: str, private: bool) -> str:
+    parent = os.path.dirname(path) or "."
+    if private:
+        private_directory(parent)
+    else:
+        os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
+    return parent
+
+
+def write_secret(
+    path: str,
+    render: t.Callable[[str | None], str],
+    encrypt: Encrypt | None = None,
+    *,
+    private_parent: bool = False,
+    merge: bool = True,
+) -> str:
     """Atomically write ``render(existing content or None)`` to ``path`` with mode 0600; return the path.
 
-    The parent directory is created with mode 0700. A file that is readable by group or others is
-    never overwritten: whoever made it so may already have leaked its contents. With ``encrypt`` the
-    content is encrypted before it reaches the disk (and the existing file is not read). Every failure is
-    a DeliveryError whose message names the path and never the file's content.
+    The parent directory is created with mode 0700 (with ``private_parent``, an existing one must be a real
+    directory of ours and is tightened to 0700). A file that is readable by group or others is never
+    overwritten: whoever made it so may already have leaked its contents. With ``encrypt`` the content is
+    encrypted before it reaches the disk; the existing file is read only with ``merge`` and without
+    ``encrypt``. Every failure is a DeliveryError whose message names the path and never the file's content.
     """
     path = os.path.expanduser(path)
     problems = check_destination(path)
     if problems:
         raise DeliveryError(problems[0])
-    parent = os.path.dirname(path) or "."
     try:
-        os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
-        existing = None if encrypt else _read_existing(path)
+        _prepare_parent(path, private_parent)
+        existing = _read_existing(path) if merge and not encrypt else None
         _write_atomically(path, _encoded(path, _rendered(path, render, existing), encrypt))
     except OSError as exc:
         raise DeliveryError(f"Failed to write secret to '{path}': {exc.strerror or type(exc).__name__}") from None
@@ -170,14 +230,13 @@ class StagedSecret:
     working secret on disk is never overwritten by one AWS did not take.
     """
 
-    def __init__(self, path: str, data: bytes):
+    def __init__(self, path: str, data: bytes, *, private_parent: bool = False):
         self.path = os.path.expanduser(path)
         problems = check_destination(self.path)
         if problems:
             raise DeliveryError(problems[0])
-        parent = os.path.dirname(self.path) or "."
         try:
-            os.makedirs(parent, mode=DIR_MODE, exist_ok=True)
+            parent = _prepare_parent(self.path, private_parent)
             fd, self._tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-secret-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -248,20 +307,42 @@ class Destination:
     renames into place on ``commit`` (for a secret that replaces a working one, see StagedSecret).
     """
 
-    def __init__(self, path: str, kind: str, file_format: str | None = None, encrypt: Encrypt | None = None):
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        file_format: str | None = None,
+        encrypt: Encrypt | None = None,
+        *,
+        private_parent: bool = False,
+        merge: bool = True,
+    ):
         self.path = os.path.expanduser(path)
         self.kind = kind
         self._render, formats = FORMATS[kind]
         self.file_format = file_format or formats[0]
         self._encrypt = encrypt
+        # A file of one's own (a roster user's) is replaced whole and lives in a private directory; a shared
+        # credentials file keeps its other profiles.
+        self._private_parent, self._merge = private_parent, merge
 
     def _content(self, payload: dict[str, str], existing: str | None) -> str:
         return self._render(payload, self.file_format, existing)
 
     def deliver(self, payload: dict[str, str]) -> str:
-        return write_secret(self.path, lambda existing: self._content(payload, existing), self._encrypt)
+        return write_secret(
+            self.path,
+            lambda existing: self._content(payload, existing),
+            self._encrypt,
+            private_parent=self._private_parent,
+            merge=self._merge,
+        )
 
     def stage(self, payload: dict[str, str]) -> StagedSecret:
-        existing = None if self._encrypt else _read_existing(self.path)
+        try:
+            existing = _read_existing(self.path) if self._merge and not self._encrypt else None
+        except OSError as exc:
+            raise DeliveryError(f"cannot read '{self.path}': {exc.strerror or type(exc).__name__}") from None
         content = _rendered(self.path, lambda current: self._content(payload, current), existing)
-        return StagedSecret(self.path, _encoded(self.path, content, self._encrypt))
+        data = _encoded(self.path, content, self._encrypt)
+        return StagedSecret(self.path, data, private_parent=self._private_parent)

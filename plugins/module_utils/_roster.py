@@ -150,6 +150,8 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
     errors = _validate.user_name("name", name)
     if not errors and user_directory(root, name) is None:
         errors.append(f"name '{name}' cannot name a directory directly under the credentials directory")
+    if name.lower() == REPORT_FILE:
+        errors.append(f"name '{name}' is the name of the run's report in the credentials directory")
     if raw.get("state", "present") not in ("present", "absent"):
         errors.append(f"state must be present or absent, not {raw.get('state')!r}")
     for option in ("path", "permissions_boundary"):
@@ -241,6 +243,44 @@ def _entry(raw: dict[str, t.Any]) -> Entry:
         ssh_public_keys=raw.get("ssh_public_keys"),
         signing_certificates=raw.get("signing_certificates"),
     )
+
+
+def _secret_kinds(entry: Entry) -> list[str]:
+    """The kinds of secret converging ``entry`` may deliver."""
+    wanted = {"access_key": entry.access_key, "login_profile": entry.console, "mfa": entry.mfa}
+    return [kind for kind, on in wanted.items() if on] if entry.present else []
+
+
+def _own_file(name: str) -> bool:
+    """Whether ``name`` is a file the engine writes into a user's directory."""
+    ours = set(FILES.values())
+    return name in ours or name.removesuffix(VAULT_SUFFIX) in ours or name.startswith(".tmp-secret-")
+
+
+def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[str]:
+    """What on disk would make an entry's secrets unsafe to write or its directory unsafe to remove.
+
+    Checked before any AWS call, so that no credential is issued that could not be delivered.
+    """
+    errors = []
+    for entry in entries:
+        directory = user_directory(root, entry.name)
+        if directory is None:
+            continue  # parse_entries refused it
+        problems = _delivery.directory_errors(directory)
+        if not problems and entry.present:
+            for kind in _secret_kinds(entry):
+                path = os.path.join(directory, FILES[kind] + (VAULT_SUFFIX if vault else ""))
+                problems += _delivery.check_destination(path)
+        elif not problems and os.path.isdir(directory):
+            foreign = sorted(name for name in os.listdir(directory) if not _own_file(name))
+            if foreign:
+                problems.append(
+                    f"'{directory}' holds files this collection did not write ({', '.join(foreign[:5])}); "
+                    "offboarding removes the directory, so move them away first"
+                )
+        errors += [f"{entry.name}: {problem}" for problem in problems]
+    return errors
 
 
 def parse_entries(users: list[t.Any], root: str) -> tuple[list[Entry], list[str]]:
@@ -407,7 +447,9 @@ class Engine:
 
     def destination(self, directory: str, kind: str) -> _delivery.Destination:
         name = FILES[kind] + (VAULT_SUFFIX if self.settings.encrypt else "")
-        return _delivery.Destination(os.path.join(directory, name), kind, encrypt=self.settings.encrypt)
+        # The user's own files: replaced whole, in a private directory of ours.
+        path = os.path.join(directory, name)
+        return _delivery.Destination(path, kind, encrypt=self.settings.encrypt, private_parent=True, merge=False)
 
     def converge_user(self, entry: Entry) -> Record:
         """Converge one entry; any AWS or delivery failure is recorded, never raised."""
@@ -602,15 +644,26 @@ def prepare_root(root: str) -> None:
 
 
 def remove_directory(directory: str, *, check_mode: bool) -> bool:
-    """Remove a user's credentials directory (a real directory, never through a symlink); True if it existed."""
+    """Remove a user's credentials directory; True if it existed.
+
+    Only a real directory (never through a symlink) that holds nothing but the files this engine writes.
+    """
     try:
         info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode):
+            raise ModuleFailure(f"credentials_dir: '{directory}' is not a directory (a symlink?); not removing it")
+        foreign = sorted(name for name in os.listdir(directory) if not _own_file(name))
+        if foreign:
+            raise ModuleFailure(
+                f"credentials_dir: '{directory}' holds files this collection did not write "
+                f"({', '.join(foreign[:5])}); not removing it"
+            )
+        if not check_mode:
+            shutil.rmtree(directory)
     except FileNotFoundError:
         return False
-    if not stat.S_ISDIR(info.st_mode):
-        raise ModuleFailure(f"credentials_dir: '{directory}' is not a directory (a symlink?); not removing it")
-    if not check_mode:
-        shutil.rmtree(directory)
+    except OSError as exc:
+        raise ModuleFailure(f"credentials_dir: cannot remove '{directory}': {exc.strerror or exc}") from None
     return True
 
 
@@ -712,6 +765,11 @@ def result_of(
         )
     if report and result["changed"] and not settings.check_mode:
         path = os.path.join(settings.credentials_dir, REPORT_FILE)
-        _delivery.write_secret(path, lambda _existing: _summary.report(users, settings.credentials_dir))
-        result["report"] = path
+        try:
+            text = _summary.report(users, settings.credentials_dir)
+            result["report"] = _delivery.write_secret(path, lambda _existing: text, merge=False)
+        except _delivery.DeliveryError as exc:
+            # The users are converged: keep their records, and say why the report is missing.
+            result["failed"] = True
+            result["msg"] = "; ".join(filter(None, [result.get("msg"), f"report: {exc}"]))
     return result

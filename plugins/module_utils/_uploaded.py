@@ -140,7 +140,7 @@ def validate(kind: Uploaded, params: dict[str, t.Any]) -> list[str]:
     """Problems with the user name, ID and body, each naming its option; checked before any AWS call."""
     errors = _validate.user_name("user_name", params["user_name"])
     item_id, body = params[kind.id_option], params[kind.body_option]
-    if item_id is not None and not re.match(rf"^[A-Za-z0-9_]{{{kind.min_id_length},128}}$", item_id):
+    if item_id is not None and not re.fullmatch(rf"[A-Za-z0-9_]{{{kind.min_id_length},128}}", item_id):
         errors.append(
             f"{kind.id_option} '{item_id[:140]}' must be {kind.min_id_length} to 128 letters, digits or underscores"
         )

@@ -21,10 +21,10 @@ TAGS_MAX = 50
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 
-# Java's \w in IAM's patterns is ASCII only.
-_NAME_RE = re.compile(r"^[A-Za-z0-9_+=,.@-]+$")
-_PATH_RE = re.compile(r"^/$|^/[\x21-\x7e]+/$")
-_POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\x21-\x7e]+$")
+# Java's \w in IAM's patterns is ASCII only. Matched with fullmatch: "$" alone would accept a final newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]+")
+_PATH_RE = re.compile(r"/|/[\x21-\x7e]+/")
+_POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\x21-\x7e]+")
 _TAG_KEY_EXTRA = set("_.:/=+-@")
 
 
@@ -36,7 +36,7 @@ def user_name(option: str, value: str | None, max_length: int = USER_NAME_MAX) -
         return [f"{option} must not be empty"]
     if len(value) > max_length:
         return [f"{option} '{value}' is {len(value)} characters long; IAM allows at most {max_length}"]
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         return [f"{option} '{value}' may contain only ASCII letters, digits and _+=,.@-"]
     return []
 
@@ -52,14 +52,14 @@ def path(option: str, value: str | None) -> list[str]:
         return []
     if len(value) > PATH_MAX:
         return [f"{option} is {len(value)} characters long; IAM allows at most {PATH_MAX}"]
-    if not _PATH_RE.match(value):
+    if not _PATH_RE.fullmatch(value):
         return [f"{option} '{value}' must begin and end with '/' and contain only printable ASCII without spaces"]
     return []
 
 
 def policy_arn(option: str, value: str | None) -> list[str]:
     """A managed policy ARN (AWS-managed or customer-managed)."""
-    if value is None or _POLICY_ARN_RE.match(value):
+    if value is None or _POLICY_ARN_RE.fullmatch(value):
         return []
     return [f"{option} '{value}' is not an IAM policy ARN (arn:aws:iam::<account or aws>:policy/<name>)"]
 

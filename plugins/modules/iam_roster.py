@@ -288,7 +288,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _roster
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import AWSConnectionError
-from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
+from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
 
 def run(module: IAMModule, entries: list[_roster.Entry]) -> dict[str, t.Any]:
@@ -298,7 +298,10 @@ def run(module: IAMModule, entries: list[_roster.Entry]) -> dict[str, t.Any]:
         engine = _roster.Engine(module.connection_params, settings)
     except AWSConnectionError as exc:
         module.fail_json(msg=str(exc))
-    records = engine.converge(entries)
+    try:
+        records = engine.converge(entries)
+    except ModuleFailure as exc:
+        module.fail_json(msg=str(exc))
     for record in records:
         for warning in record.warnings:
             module.warn(f"{record.name}: {warning}")
@@ -318,7 +321,8 @@ def main() -> None:
         )
     root = _roster.settings_from(params, check_mode=module.check_mode).credentials_dir
     entries, entry_errors = _roster.parse_entries(params["users"], root)
-    module.fail_on_invalid(errors + entry_errors)
+    errors += entry_errors
+    module.fail_on_invalid(errors or _roster.destination_errors(entries, root, vault=False))
     result = run(module, entries)
     if result.get("failed"):
         module.fail_json(**result)

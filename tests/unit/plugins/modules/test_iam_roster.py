@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _roster
 from ansible_collections.techsquawks.iam.plugins.modules import iam_roster
 from tests.certificates import self_signed_certificate
 
@@ -255,52 +255,62 @@ def rotate_due(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_access_keys, "utc_now", lambda: moment)
 
 
+def test_unsafe_destination_is_refused_before_any_aws_call(aws, roster, iam_client, creds, monkeypatch, api_calls):
+    roster([{"name": "alice", "access_key": True}])
+    (old_key,) = key_statuses(iam_client, "alice")
+    os.unlink(creds / "alice" / "credentials")
+    (creds / "alice" / "credentials").mkdir()
+    rotate_due(monkeypatch)
+    api_calls.clear()
+
+    result = roster([{"name": "alice", "access_key": {"rotate_after_days": 90}}])
+
+    assert result["failed"] is True
+    assert "alice: '" in result["msg"]
+    assert "credentials' is a directory" in result["msg"]
+    assert api_calls == []
+    assert key_statuses(iam_client, "alice") == {old_key: "Active"}
+
+
 def test_rotation_whose_new_secret_cannot_be_delivered_keeps_the_old_key_active(
     aws, roster, iam_client, creds, monkeypatch
 ):
     roster([{"name": "alice", "access_key": True}])
     (old_key,) = key_statuses(iam_client, "alice")
-    # The credentials file cannot be replaced: its directory is read-only... for root too, make it a directory.
-    os.unlink(creds / "alice" / "credentials")
-    (creds / "alice" / "credentials").mkdir()
+    delivered = (creds / "alice" / "credentials").read_bytes()
     rotate_due(monkeypatch)
+
+    def disk_full(self, payload):
+        raise _delivery.DeliveryError(f"Failed to write secret to '{self.path}': No space left on device")
+
+    monkeypatch.setattr(_delivery.Destination, "deliver", disk_full)
 
     result = roster([{"name": "alice", "access_key": {"rotate_after_days": 90}}])
 
     assert result["failed"] is True
-    assert "is a directory" in by_name(result)["alice"]["msg"]
+    assert "No space left on device" in by_name(result)["alice"]["msg"]
     # The new key was deleted again and the old one never retired: no outage, no undelivered secret.
     assert key_statuses(iam_client, "alice") == {old_key: "Active"}
+    assert (creds / "alice" / "credentials").read_bytes() == delivered
 
 
-def test_malformed_credentials_file_fails_without_quoting_it_and_removes_the_new_key(aws, roster, iam_client, creds):
-    (creds / "alice").mkdir(parents=True, mode=0o700)
-    os.chmod(creds, 0o700)
-    garbage = creds / "alice" / "credentials"
-    garbage.write_text("aws_secret_access_key = another-profiles-secret-value\n")
-    os.chmod(garbage, 0o600)
-
-    result = roster([{"name": "alice", "access_key": True}])
-
-    assert result["failed"] is True
-    assert "another-profiles-secret-value" not in json.dumps(result)
-    assert "credentials" in by_name(result)["alice"]["msg"]
-    assert key_statuses(iam_client, "alice") == {}
-
-
-def test_non_utf8_mfa_file_fails_cleanly_and_removes_the_new_device(aws, roster, iam_client, creds):
+def test_files_in_a_users_directory_are_replaced_whole_never_parsed(aws, roster, iam_client, creds):
     roster([{"name": "alice"}])
     (creds / "alice").mkdir(parents=True, mode=0o700)
-    seed_file = creds / "alice" / "mfa.json"
-    seed_file.write_bytes(b"\xff\xfe not utf-8")
-    os.chmod(seed_file, 0o600)
+    for name, content in (
+        ("mfa.json", b"\xff\xfe not utf-8"),
+        ("credentials", b"aws_secret_access_key = old-secret\n"),
+    ):
+        (creds / "alice" / name).write_bytes(content)
+        os.chmod(creds / "alice" / name, 0o600)
 
-    result = roster([{"name": "alice", "mfa": True}])
+    result = roster([{"name": "alice", "mfa": True, "access_key": True}])
 
-    assert result["failed"] is True
-    assert "not UTF-8" in by_name(result)["alice"]["msg"]
-    assert iam_client.list_mfa_devices(UserName="alice")["MFADevices"] == []
-    assert iam_client.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    assert "failed" not in result, result.get("msg")
+    assert json.loads((creds / "alice" / "mfa.json").read_text())["user_name"] == "alice"
+    assert "old-secret" not in (creds / "alice" / "credentials").read_text()
+    assert "old-secret" not in json.dumps(result)
+    assert len(iam_client.list_mfa_devices(UserName="alice")["MFADevices"]) == 1
 
 
 def test_offboarding_removes_only_the_users_own_directory(aws, roster, iam_client, creds):
