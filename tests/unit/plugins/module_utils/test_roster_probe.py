@@ -20,7 +20,13 @@ import botocore.exceptions
 import pytest
 from moto.core.models import botocore_stubber
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _mfa, _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils import (
+    _access_keys,
+    _delivery,
+    _mfa,
+    _roster,
+    _roster_input,
+)
 from ansible_collections.techsquawks.iam.plugins.modules import iam_roster
 
 ACCOUNT = "123456789012"
@@ -662,7 +668,7 @@ def test_directory_that_cannot_be_removed_fails_only_that_user(aws, roster, cred
     def busy(path: str, *args: t.Any, **kwargs: t.Any) -> None:
         raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), path)
 
-    monkeypatch.setattr(_roster.shutil, "rmtree", busy)
+    monkeypatch.setattr(_roster_input.shutil, "rmtree", busy)
 
     result = roster([{"name": "alice", "state": "absent"}, {"name": "bob", "access_key": True}])
 
