@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 COLLECTIONS := .tmp/collections
 LINK := $(COLLECTIONS)/ansible_collections/techsquawks/iam
 PYTEST_WORKERS ?= 2
+BENCH_VENV := .tmp/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .PHONY: all test lint unit integration sanity ansible-lint build demo bench clean
 
@@ -48,8 +50,19 @@ build: $(STAMP)
 demo: $(STAMP) $(LINK)
 	PATH=$(CURDIR)/$(BIN):$$PATH ./demo.sh
 
-bench: $(STAMP) $(LINK)
-	$(BIN)/python benchmarks/onboard_bench.py
+# The benchmark's own virtualenv (the ansible package, for amazon.aws), built once and reused. Pins shared
+# with requirements-dev.txt come from it as constraints (which take no extras: stripped).
+$(BENCH_STAMP): benchmarks/requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	sed 's/\[[^]]*\]//' requirements-dev.txt > $(BENCH_VENV)/constraints.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c $(BENCH_VENV)/constraints.txt -r benchmarks/requirements.txt \
+	  || $(BENCH_VENV)/bin/python -m pip install --quiet -c $(BENCH_VENV)/constraints.txt -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+# BENCH_USERS (default 20), BENCH_RUNS (default 3) and BENCH_FORKS (default 20) come from the environment.
+bench: $(BENCH_STAMP) $(LINK)
+	$(BENCH_VENV)/bin/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) .tmp tests/output .pytest_cache .ruff_cache
