@@ -10,6 +10,7 @@ cost of one no-change iam_user invocation in each collection. Prints a table and
 benchmarks/results.md. Run through the bench virtualenv (`make bench`):
 
     BENCH_USERS=20 BENCH_RUNS=3 BENCH_FORKS=20 .tmp/bench-venv/bin/python benchmarks/bench.py
+    BENCH_USERS=100 BENCH_RUNS=1 BENCH_RESULTS=benchmarks/results-100.md make bench
 """
 
 from __future__ import annotations
@@ -38,8 +39,19 @@ from tests.moto_server import MotoServer  # noqa: E402
 
 WORK = ROOT / ".tmp" / "bench"
 COLLECTIONS = ROOT / ".tmp" / "collections"
-RESULTS = ROOT / "benchmarks" / "results.md"
+# BENCH_RESULTS names another report file (e.g. benchmarks/results-100.md for a 100-user run).
+RESULTS = ROOT / os.environ.get("BENCH_RESULTS", "benchmarks/results.md")
 BIN = Path(sys.executable).parent
+# Why a single no-change invocation stays close to amazon.aws's (measured with -X importtime and per-process
+# timings of both AnsiballZ payloads against the same moto_server).
+NOCHANGE_NOTE = (
+    "Why the no-change target is not met: most of a no-change invocation is what both modules pay alike: Ansible's "
+    "task machinery on the controller, the interpreter start, importing ansible.module_utils.basic (about 0.14 s "
+    "here) and botocore's import and IAM client creation (about 0.17 s). techsquawks.iam.iam_user saves what it "
+    "can: no boto3 or s3transfer import (its clients come from botocore alone; about 0.03 to 0.05 s) and one of "
+    "amazon.aws's four API calls. Going further would mean skipping reads the module returns (groups, policies) "
+    "or caching botocore's models outside the process. The roster module is where invocations go away."
+)
 # The targets are set for this roster size; BENCH_USERS above it also measures techsquawks.iam at it.
 BASE_USERS = 20
 PHASES = ("onboard", "re-run", "offboard")
@@ -617,9 +629,10 @@ def targets_section(summary: Mapping[str, Mapping[str, PhaseSummary]], users: in
         ("no-change iam_user invocation <= 0.8x amazon.aws's", nochange_ratio <= 0.8, f"{nochange_ratio:.3f}x"),
     ]
     lines = ["", "## Targets (techsquawks.iam)", ""]
-    return lines + table(
-        ["target", "this run", "verdict"], [[name, figure, verdict(met)] for name, met, figure in targets]
-    )
+    lines += table(["target", "this run", "verdict"], [[name, figure, verdict(met)] for name, met, figure in targets])
+    if nochange_ratio > 0.8:
+        lines += ["", NOCHANGE_NOTE]
+    return lines
 
 
 def report(
