@@ -71,3 +71,25 @@ def test_installed_collection_runs_a_playbook(installed, ansible_playbook, targe
     playbook = target("iam_user", "seed.yml")
     run(str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), env=env)
     assert len(iam.list_users()["Users"]) == 4
+
+
+def test_installed_collection_runs_its_onboarding_playbook_by_name(installed, iam, moto, tmp_path):
+    # techsquawks.iam.onboard: the role, the iam_roster action plugin and its module_utils, from the tarball alone.
+    env = env_for(installed)
+    env.update(
+        AWS_ENDPOINT_URL=moto.endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    roster = tmp_path / "roster.yml"
+    roster.write_text(yaml.safe_dump({"onboarding_users": [{"name": "alice", "access_key": True}]}))
+    extra = f"onboarding_credentials_dir={tmp_path / 'credentials'}"
+    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "techsquawks.iam.onboard", "-e", f"@{roster}"]
+
+    done = run(*command, "-e", extra, env=env)
+
+    assert "1 user(s): 1 with changes, 0 unchanged." in done.stdout
+    assert [user["UserName"] for user in iam.list_users()["Users"]] == ["alice"]
+    assert (tmp_path / "credentials" / "alice" / "credentials").is_file()
