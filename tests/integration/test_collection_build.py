@@ -36,6 +36,19 @@ def env_for(collections: Path) -> dict[str, str]:
     return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
 
 
+def aws_env_for(collections: Path, moto) -> dict[str, str]:
+    """env_for, pointed at the test's moto_server with fake credentials."""
+    env = env_for(collections)
+    env.update(
+        AWS_ENDPOINT_URL=moto.endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    return env
+
+
 def test_build_leaves_development_files_out(installed):
     root = installed / "ansible_collections" / "techsquawks" / "iam"
     assert (root / "plugins" / "modules" / "iam_user.py").is_file()
@@ -60,14 +73,7 @@ def test_ansible_doc_renders_iam_user(installed):
 
 
 def test_installed_collection_runs_a_playbook(installed, ansible_playbook, target, iam, moto):
-    env = env_for(installed)
-    env.update(
-        AWS_ENDPOINT_URL=moto.endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
+    env = aws_env_for(installed, moto)
     playbook = target("iam_user", "seed.yml")
     run(str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), env=env)
     assert len(iam.list_users()["Users"]) == 4
@@ -75,14 +81,7 @@ def test_installed_collection_runs_a_playbook(installed, ansible_playbook, targe
 
 def test_installed_collection_runs_its_onboarding_playbook_by_name(installed, iam, moto, tmp_path):
     # techsquawks.iam.onboard: the role, the iam_roster action plugin and its module_utils, from the tarball alone.
-    env = env_for(installed)
-    env.update(
-        AWS_ENDPOINT_URL=moto.endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-    )
+    env = aws_env_for(installed, moto)
     roster = tmp_path / "roster.yml"
     roster.write_text(yaml.safe_dump({"onboarding_users": [{"name": "alice", "access_key": True}]}))
     extra = f"onboarding_credentials_dir={tmp_path / 'credentials'}"
