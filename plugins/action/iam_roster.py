@@ -21,7 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.vault import VaultLib, get_file_vault_secret
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils import _roster, _roster_input
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import (
     CONNECTION_ARGUMENT_SPEC,
     HAS_BOTO3,
@@ -35,7 +35,7 @@ def vault_encrypter(vault_id: str | None, password_file: str | None, loader: t.A
     option = "vault_id" if vault_id else "vault_password_file"
     label, source = None, password_file
     if vault_id:
-        label, _, source = vault_id.rpartition("@")
+        label, _at, source = vault_id.rpartition("@")
         label = label or None
     if not source:
         raise AnsibleError(f"{option}: no password file given ('{vault_id or ''}')")
@@ -103,10 +103,10 @@ class ActionModule(ActionBase):
 
         # Everything that can be checked is checked before any AWS call: options, every entry, the vault secret.
         settings = _roster.settings_from(params, check_mode=check_mode)
-        entries, errors = _roster.parse_entries(params["users"], settings.credentials_dir)
+        entries, errors = _roster_input.parse_entries(params["users"], settings.credentials_dir)
         errors = _roster.option_errors(params) + errors
         vault = bool(params["vault_id"] or params["vault_password_file"])
-        errors += _roster.destination_errors(entries, settings.credentials_dir, vault=vault) if not errors else []
+        errors += _roster_input.destination_errors(entries, settings.credentials_dir, vault=vault) if not errors else []
         if errors:
             return {"failed": True, "msg": "Invalid input: " + "; ".join(errors), "invalid_options": errors}
         if vault:

@@ -38,14 +38,12 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, get_caller_identity
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
-from ansible_collections.techsquawks.iam.plugins.module_utils._roster_input import (  # noqa: F401 - re-exported
+from ansible_collections.techsquawks.iam.plugins.module_utils._roster_input import (
     ENTRY_SPEC,
     FILES,
     REPORT_FILE,
     VAULT_SUFFIX,
     Entry,
-    destination_errors,
-    parse_entries,
     preflight,
     prepare_root,
     remove_directory,

@@ -286,7 +286,7 @@ report:
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils import _roster, _roster_input
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import AWSConnectionError
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
@@ -320,9 +320,9 @@ def main() -> None:
             "run this module as a task (techsquawks.iam.iam_roster), not on its own"
         )
     root = _roster.settings_from(params, check_mode=module.check_mode).credentials_dir
-    entries, entry_errors = _roster.parse_entries(params["users"], root)
+    entries, entry_errors = _roster_input.parse_entries(params["users"], root)
     errors += entry_errors
-    module.fail_on_invalid(errors or _roster.destination_errors(entries, root, vault=False))
+    module.fail_on_invalid(errors or _roster_input.destination_errors(entries, root, vault=False))
     result = run(module, entries)
     if result.get("failed"):
         module.fail_json(**result)

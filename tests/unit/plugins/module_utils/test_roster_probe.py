@@ -176,7 +176,7 @@ def engine(creds: os.PathLike[str], **settings: t.Any) -> _roster.Engine:
 
 
 def converge(eng: _roster.Engine, users: list[dict[str, t.Any]]) -> list[_roster.Record]:
-    entries, errors = _roster.parse_entries(users, eng.settings.credentials_dir)
+    entries, errors = _roster_input.parse_entries(users, eng.settings.credentials_dir)
     assert errors == []
     return eng.converge(entries)
 
@@ -440,7 +440,8 @@ def test_vault_encrypted_secrets_never_reach_the_disk_in_plain_text(aws, emulato
     issued.assert_not_in(on_disk)
     vault = controller.VaultLib([("ops", controller.VaultSecret(b"correct horse battery staple"))])
     plain = vault.decrypt((creds / "alice" / "credentials.vault").read_bytes()).decode()
-    ((key_id, (_user, secret)),) = issued.keys.items()
+    key_id, (_owner, secret) = next(iter(issued.keys.items()))
+    assert len(issued.keys) == 1
     assert key_id in plain
     assert secret in plain
 
@@ -490,7 +491,8 @@ def test_rotation_proves_and_delivers_the_new_key_before_the_old_one_is_deactiva
 ):
     issued = Issued(emulator)
     roster([{"name": "alice", "access_key": True}])
-    ((old_key, _),) = issued.keys.items()
+    old_key = next(iter(issued.keys))
+    assert len(issued.keys) == 1
     at_deactivation: list[tuple[str, str]] = []
 
     def seen(params: dict[str, t.Any], response: dict[str, t.Any]) -> dict[str, t.Any]:

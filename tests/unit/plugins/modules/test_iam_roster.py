@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _roster
+from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _roster, _roster_input
 from ansible_collections.techsquawks.iam.plugins.modules import iam_roster
 from tests.certificates import self_signed_certificate
 
@@ -358,7 +358,7 @@ def test_diff_mode_gives_one_diff_per_changed_user_without_secrets(aws, roster, 
 def test_many_users_converge_concurrently_with_progress_lines(aws, iam_client, creds):
     settings = _roster.Settings(credentials_dir=str(creds), concurrency=8, batch_size=10)
     engine = _roster.Engine({"region": "us-east-1"}, settings)
-    entries, errors = _roster.parse_entries(
+    entries, errors = _roster_input.parse_entries(
         [{"name": f"user-{n:02}", "access_key": True} for n in range(30)], str(creds)
     )
     lines: list[_roster.Progress] = []
