@@ -17,7 +17,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery
 from ansible_collections.techsquawks.iam.plugins.module_utils._credentials import wait_for_credentials
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, send_once
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
 
@@ -39,6 +39,8 @@ class Plan:
 
     make_room: list[Key]
     retire: list[Key]
+    # The keys the user keeps while the new one is created (the rest of its keys, before the create).
+    kept: list[Key] = dataclasses.field(default_factory=list)
 
 
 def utc_now() -> datetime.datetime:
@@ -99,7 +101,8 @@ def plan_new_key(keys: list[Key], rotate_after_days: int | None, when: datetime.
             "never does. Deactivate the key that is no longer in use (id: <key>, active: false) and run again",
             access_keys=[key["AccessKeyId"] for key in keys],
         )
-    return Plan(make_room=inactive[: max(excess, 0)], retire=active)
+    make_room = inactive[: max(excess, 0)]
+    return Plan(make_room=make_room, retire=active, kept=[key for key in keys if key not in make_room])
 
 
 def _retired(plan: Plan, action: str) -> list[dict[str, str]]:
@@ -229,7 +232,15 @@ def _create_and_deliver(
     """Make room, create the key, prove it, deliver its secret; return the key, its secret and the file."""
     for key in plan.make_room:
         iam.delete_access_key(user, key["AccessKeyId"])
-    created = iam.create_access_key(user)
+    kept = {key["AccessKeyId"] for key in plan.kept}
+
+    def reconcile() -> None:
+        # The answer to CreateAccessKey was lost: a key AWS made then has a secret nobody will ever see.
+        for key in iam.list_access_keys(user):
+            if key["AccessKeyId"] not in kept:
+                iam.delete_access_key(user, key["AccessKeyId"])
+
+    created = send_once(lambda: iam.create_access_key(user), reconcile)
     secret = created.pop("SecretAccessKey")
     path = None
     try:

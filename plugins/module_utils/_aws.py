@@ -19,7 +19,7 @@ from ansible.module_utils.basic import env_fallback
 try:
     import botocore.session
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
     from botocore.parsers import ResponseParserError
 
     HAS_BOTO3 = True
@@ -38,9 +38,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without boto3
     class ResponseParserError(Exception):  # type: ignore[no-redef]
         pass
 
+    class EndpointConnectionError(BotoCoreError):  # type: ignore[no-redef]
+        pass
+
+    class ConnectTimeoutError(BotoCoreError):  # type: ignore[no-redef]
+        pass
+
 
 # Re-exported for the rest of module_utils, which never imports botocore itself.
-__all__ = ["BotoCoreError", "ClientError", "ResponseParserError"]
+__all__ = ["BotoCoreError", "ClientError", "ConnectTimeoutError", "EndpointConnectionError", "ResponseParserError"]
 
 COLLECTION_VERSION = "1.0.0"
 

@@ -18,6 +18,8 @@ import typing as t
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
     ResponseParserError,
     error_code,
 )
@@ -40,6 +42,38 @@ class IAMError(Exception):
         super().__init__(message)
         self.code = code
         self.response = response or {}
+
+
+class UnclearOutcome(IAMError):
+    """A create was sent and no answer says whether AWS acted on it: the caller lists and reconciles."""
+
+
+# Answers that prove a request was refused before AWS acted on it, so that sending it again is safe.
+REFUSED_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled"}
+)
+# How long a create keeps being sent again while IAM throttles it.
+THROTTLE_TIMEOUT = 120.0
+
+T = t.TypeVar("T")
+
+
+def send_once(create: t.Callable[[], T], reconcile: t.Callable[[], T | None], attempts: int = 3) -> T:
+    """Run a create that AWS cannot make idempotent; after an unclear outcome, reconcile before sending again.
+
+    ``reconcile`` lists what exists now: it removes what the lost answer created and returns None (then the
+    create is sent again), or returns what AWS created when it can be adopted (its secret is known).
+    """
+    for attempt in range(attempts):
+        try:
+            return create()
+        except UnclearOutcome:
+            adopted = reconcile()
+            if adopted is not None:
+                return adopted
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class CheckModeViolation(RuntimeError):
@@ -94,6 +128,47 @@ class IAM:
                     attempt += 1
                     continue
                 raise _translate(exc, what) from exc
+
+    def _create(self, operation: str, what: str, *, user: str | None = None, **params: t.Any) -> t.Any:
+        """Send a create that AWS cannot make idempotent once: never retried by botocore.
+
+        Sent again only after an answer proving AWS refused it (throttling, IAM's consistency errors, a
+        connection that was never made). Any other failure without an answer (a dropped connection, a read
+        timeout, a 5xx, a garbled body) raises UnclearOutcome: AWS may have acted.
+        """
+        if self.check_mode:
+            raise CheckModeViolation(f"{operation} called in check mode")
+        deadline = time.monotonic() + THROTTLE_TIMEOUT
+        attempt = 0
+        while True:
+            try:
+                return getattr(self._probe_factory(), operation)(**params)
+            except ClientError as exc:
+                code = error_code(exc)
+                refused = code in REFUSED_CODES or code in ALWAYS_TRANSIENT or self._not_yet_visible(code, user, exc)
+                if refused and _sleep_backoff(attempt, deadline):
+                    attempt += 1
+                    continue
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+                if not refused and status >= 500:
+                    raise self._unclear(exc, what) from exc
+                raise _translate(exc, what) from exc
+            except (EndpointConnectionError, ConnectTimeoutError) as exc:
+                # The request never left: safe to send again.
+                if _sleep_backoff(attempt, deadline):
+                    attempt += 1
+                    continue
+                raise _translate(exc, what) from exc
+            except BotoCoreError as exc:
+                raise self._unclear(exc, what) from exc
+
+    @staticmethod
+    def _unclear(exc: BaseException, what: str) -> UnclearOutcome:
+        return UnclearOutcome(
+            f"Failed to {what}: {_describe(exc)} (no answer; whether AWS acted is not known)",
+            "UnclearOutcome",
+            getattr(exc, "response", None),
+        )
 
     def _get(self, operation: str, key: str, what: str, **params: t.Any) -> dict[str, t.Any] | None:
         try:
@@ -255,9 +330,9 @@ class IAM:
         return self._paginate("list_access_keys", "AccessKeyMetadata", what, UserName=name)
 
     def create_access_key(self, name: str) -> dict[str, t.Any]:
-        return self._call(
-            "create_access_key", f"create access key for user {name}", mutating=True, user=name, UserName=name
-        )["AccessKey"]
+        return self._create("create_access_key", f"create access key for user {name}", user=name, UserName=name)[
+            "AccessKey"
+        ]
 
     def update_access_key(self, name: str, key_id: str, status: str) -> None:
         self._call(
@@ -291,13 +366,8 @@ class IAM:
         return self._get("get_login_profile", "LoginProfile", f"get login profile of user {name}", UserName=name)
 
     def create_login_profile(self, name: str, **params: t.Any) -> dict[str, t.Any]:
-        return self._call(
-            "create_login_profile",
-            f"create login profile for user {name}",
-            mutating=True,
-            user=name,
-            UserName=name,
-            **params,
+        return self._create(
+            "create_login_profile", f"create login profile for user {name}", user=name, UserName=name, **params
         )["LoginProfile"]
 
     def update_login_profile(self, name: str, **params: t.Any) -> None:
@@ -341,10 +411,9 @@ class IAM:
         )
 
     def create_virtual_mfa_device(self, device_name: str, path: str = "/") -> dict[str, t.Any]:
-        return self._call(
+        return self._create(
             "create_virtual_mfa_device",
             f"create virtual MFA device {device_name}",
-            mutating=True,
             VirtualMFADeviceName=device_name,
             Path=path,
         )["VirtualMFADevice"]
@@ -392,13 +461,8 @@ class IAM:
         )
 
     def upload_ssh_public_key(self, name: str, body: str) -> dict[str, t.Any]:
-        return self._call(
-            "upload_ssh_public_key",
-            f"upload SSH key for user {name}",
-            mutating=True,
-            user=name,
-            UserName=name,
-            SSHPublicKeyBody=body,
+        return self._create(
+            "upload_ssh_public_key", f"upload SSH key for user {name}", user=name, UserName=name, SSHPublicKeyBody=body
         )["SSHPublicKey"]
 
     def update_ssh_public_key(self, name: str, key_id: str, status: str) -> None:
@@ -430,10 +494,9 @@ class IAM:
         )
 
     def upload_signing_certificate(self, name: str, body: str) -> dict[str, t.Any]:
-        return self._call(
+        return self._create(
             "upload_signing_certificate",
             f"upload signing certificate for user {name}",
-            mutating=True,
             user=name,
             UserName=name,
             CertificateBody=body,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _passwords
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, send_once
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
 
@@ -202,7 +202,13 @@ def _create(
     if check_mode:
         return predicted, None
     iam.mark_fresh(name)  # the user may have been created by the previous task, on another IAM endpoint
-    created = profile_result(iam.create_login_profile(name, Password=payload["password"], **changes))
+    # After a lost answer, a profile that exists now was made by this request: it holds the password sent.
+    created = profile_result(
+        send_once(
+            lambda: iam.create_login_profile(name, Password=payload["password"], **changes),
+            lambda: iam.get_login_profile(name),
+        )
+    )
     path = None
     try:
         reset = changes.get("PasswordResetRequired")

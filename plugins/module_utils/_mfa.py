@@ -16,7 +16,7 @@ import time
 import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _delivery, _totp
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, send_once
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
 
@@ -118,8 +118,15 @@ def discard(iam: IAM, serial: str, cause: Exception, *, deactivate_for: str | No
 
 def enroll(iam: IAM, user_name: str, name: str) -> tuple[dict[str, t.Any], str]:
     """Create the virtual device and enable it for the user with two consecutive codes; return (device, seed)."""
+
+    def reconcile() -> None:
+        # The answer was lost: a device AWS made then has a seed nobody will ever see.
+        for device in iam.list_virtual_mfa_devices("Unassigned"):
+            if device["SerialNumber"].lower().endswith(f"{VIRTUAL_MARKER}{name}".lower()):
+                iam.delete_virtual_mfa_device(device["SerialNumber"])
+
     try:
-        created = iam.create_virtual_mfa_device(name)
+        created = send_once(lambda: iam.create_virtual_mfa_device(name), reconcile)
     except IAMError as exc:
         if exc.code == "EntityAlreadyExists":
             raise ModuleFailure(

@@ -19,7 +19,7 @@ import re
 import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
-from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError
+from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, send_once
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._outcome import Outcome
 
@@ -226,7 +226,18 @@ def upload(kind: Uploaded, iam: IAM, *, check_mode: bool, user_name: str, body: 
     if check_mode:
         predicted = kind.predict(body) if kind.predict else {}
         return kind.result({kind.id_field: None, **predicted, "Status": "Active"}, user_name)
-    return kind.result(kind.upload(iam, user_name, body.strip()), user_name)
+    body = body.strip()
+    canonical = kind.canonical(body)
+
+    def adopt() -> Raw | None:
+        # The answer was lost: a body IAM now holds was uploaded by this request (it has no secret).
+        for item in read(kind, iam, user_name, bodies_of=lambda _found: True) or []:
+            if item["canonical"] == canonical:
+                fields = {field: item[name] for name, field in kind.fields.items()}
+                return {kind.id_field: item[kind.id_option], **fields, "Status": item["status"]}
+        return None
+
+    return kind.result(send_once(lambda: kind.upload(iam, user_name, body), adopt), user_name)
 
 
 def set_status(kind: Uploaded, iam: IAM, *, check_mode: bool, user_name: str, current: Item, status: str) -> Item:

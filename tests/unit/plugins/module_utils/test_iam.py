@@ -154,3 +154,62 @@ def _user(name: str) -> dict:
         "Arn": f"arn:aws:iam::123456789012:user/{name}",
         "CreateDate": "2026-01-01T00:00:00Z",
     }
+
+
+def once_iam(client) -> IAM:
+    """IAM whose creates go out on ``client`` (as on the modules' single-attempt client)."""
+    return IAM(client, probe_client=lambda: client)
+
+
+def test_create_is_sent_again_only_after_an_answer_that_says_aws_refused_it(monkeypatch):
+    monkeypatch.setattr(_iam.time, "sleep", lambda _seconds: None)
+    client = boto3.client("iam", region_name="us-east-1")
+    key = {"UserName": "u", "AccessKeyId": "AKIAEXAMPLE000000001", "Status": "Active", "SecretAccessKey": "x" * 40}
+    with Stubber(client) as stub:
+        stub.add_client_error("create_access_key", "Throttling", "Rate exceeded", http_status_code=400)
+        stub.add_response("create_access_key", {"AccessKey": key}, {"UserName": "u"})
+        assert once_iam(client).create_access_key("u")["AccessKeyId"] == "AKIAEXAMPLE000000001"
+        stub.assert_no_pending_responses()
+
+
+def test_create_without_a_clear_answer_raises_unclear_outcome_and_is_not_sent_again():
+    client = boto3.client("iam", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error("create_access_key", "ServiceFailure", "Internal error", http_status_code=500)
+        with pytest.raises(_iam.UnclearOutcome, match="whether AWS acted is not known"):
+            once_iam(client).create_access_key("u")
+        stub.assert_no_pending_responses()
+
+
+def test_create_refused_for_good_is_an_iam_error_not_an_unclear_outcome():
+    client = boto3.client("iam", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error("create_access_key", "LimitExceeded", "Cannot exceed quota", http_status_code=409)
+        with pytest.raises(IAMError) as failure:
+            once_iam(client).create_access_key("u")
+    assert not isinstance(failure.value, _iam.UnclearOutcome)
+    assert failure.value.code == "LimitExceeded"
+
+
+def test_send_once_reconciles_after_an_unclear_outcome_then_adopts_or_sends_again():
+    sent: list[str] = []
+
+    def create() -> str:
+        sent.append("create")
+        if len(sent) == 1:
+            raise _iam.UnclearOutcome("Failed to create: timeout", "UnclearOutcome")
+        return "second"
+
+    reconciled: list[str] = []
+    assert _iam.send_once(create, lambda: reconciled.append("listed")) == "second"
+    assert (sent, reconciled) == (["create", "create"], ["listed"])
+
+    sent.clear()
+    assert _iam.send_once(create, lambda: "adopted") == "adopted"
+    assert sent == ["create"]
+
+
+def test_create_is_refused_in_check_mode():
+    client = boto3.client("iam", region_name="us-east-1")
+    with pytest.raises(CheckModeViolation):
+        IAM(client, check_mode=True).create_access_key("u")
