@@ -240,6 +240,11 @@ def _create_and_deliver(
             if key["AccessKeyId"] not in kept:
                 iam.delete_access_key(user, key["AccessKeyId"])
 
+    if destination is not None:
+        try:
+            destination.expect(sorted(kept))
+        except _delivery.DeliveryError as exc:
+            raise ModuleFailure(f"secret_file: {exc}") from None
     created = send_once(lambda: iam.create_access_key(user), reconcile)
     secret = created.pop("SecretAccessKey")
     path = None

@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import io
 import json
 import os
 import stat
 import tempfile
+import time
 import typing as t
 
 FILE_MODE = 0o600
@@ -133,6 +135,46 @@ def render_json(values: dict[str, t.Any]) -> str:
 
 Encrypt = t.Callable[[str], bytes]
 
+JOURNAL_PREFIX = ".issuing-"
+
+
+def journal_path(directory: str, kind: str) -> str:
+    """Where the write-ahead record of a ``kind`` of secret being issued lives, in the secret's directory."""
+    return os.path.join(directory, f"{JOURNAL_PREFIX}{kind}.json")
+
+
+def read_journal(directory: str, kind: str) -> dict[str, t.Any] | None:
+    """The write-ahead record an interrupted run left for ``kind`` (None when there is none or it is unreadable)."""
+    try:
+        with open(journal_path(directory, kind), encoding="utf-8") as handle:
+            record = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        # A record cut short by the interruption itself: the create may have been sent, so recover as if all
+        # credentials are new, which the caller bounds by what it may remove.
+        return {"kind": kind, "before": None}
+    return record if isinstance(record, dict) else {"kind": kind, "before": None}
+
+
+def clear_journal(directory: str, kind: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(journal_path(directory, kind))
+
+
+def fsync_directory(directory: str) -> None:
+    """Make a rename or unlink in ``directory`` durable (best effort where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
 
 def _read_existing(path: str) -> str | None:
     """The current content of ``path`` (None when absent); DeliveryError naming the path, never the content."""
@@ -159,6 +201,7 @@ def _write_atomically(path: str, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
+        fsync_directory(parent)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -252,6 +295,7 @@ class StagedSecret:
     def commit(self) -> str:
         try:
             os.replace(self._tmp, self.path)
+            fsync_directory(os.path.dirname(self.path) or ".")
         except OSError as exc:
             self.discard()
             raise DeliveryError(
@@ -316,6 +360,7 @@ class Destination:
         *,
         private_parent: bool = False,
         merge: bool = True,
+        journal: bool = False,
     ):
         self.path = os.path.expanduser(path)
         self.kind = kind
@@ -325,18 +370,43 @@ class Destination:
         # A file of one's own (a roster user's) is replaced whole and lives in a private directory; a shared
         # credentials file keeps its other profiles.
         self._private_parent, self._merge = private_parent, merge
+        # A write-ahead record next to the file while a credential is being issued (see expect()).
+        self.journal = journal_path(os.path.dirname(self.path), kind) if journal else None
 
     def _content(self, payload: dict[str, str], existing: str | None) -> str:
         return self._render(payload, self.file_format, existing)
 
+    def expect(self, before: list[str]) -> None:
+        """Record, before AWS is asked, that a credential is being issued and which ones existed before it.
+
+        If the run dies before the secret is delivered, the next run finds the record, retires what AWS issued
+        since (its secret is nowhere) and issues again. The record holds IDs only, never a secret.
+        """
+        if self.journal is None:
+            return
+        record = {
+            "kind": self.kind,
+            "before": sorted(before),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_secret(
+            self.journal, lambda _existing: render_json(record), private_parent=self._private_parent, merge=False
+        )
+
     def deliver(self, payload: dict[str, str]) -> str:
-        return write_secret(
+        path = write_secret(
             self.path,
             lambda existing: self._content(payload, existing),
             self._encrypt,
             private_parent=self._private_parent,
             merge=self._merge,
         )
+        if self.journal is not None:
+            # Delivered: nothing left to recover. (Dying right here only costs the next run a re-issue.)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.journal)
+            fsync_directory(os.path.dirname(self.path))
+        return path
 
     def stage(self, payload: dict[str, str]) -> StagedSecret:
         try:

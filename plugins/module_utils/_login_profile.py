@@ -202,6 +202,11 @@ def _create(
     if check_mode:
         return predicted, None
     iam.mark_fresh(name)  # the user may have been created by the previous task, on another IAM endpoint
+    if destination is not None:
+        try:
+            destination.expect([])
+        except _delivery.DeliveryError as exc:
+            raise ModuleFailure(f"secret_file: {exc}") from None
     # After a lost answer, a profile that exists now was made by this request: it holds the password sent.
     created = profile_result(
         send_once(

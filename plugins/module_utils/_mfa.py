@@ -197,6 +197,11 @@ def ensure_present(
         outcome = predict_enrollment(user_name=user_name, serial=serial, devices=devices)
         outcome.warnings = warnings
         return outcome
+    if destination is not None:
+        try:
+            destination.expect([device["SerialNumber"] for device in devices])
+        except _delivery.DeliveryError as exc:
+            raise ModuleFailure(f"secret_file: {exc}") from None
     device, seed = enroll(iam, user_name, name or user_name)
     try:
         secret = deliver(destination, user_name=user_name, issuer=issuer, serial=device["SerialNumber"], seed=seed)

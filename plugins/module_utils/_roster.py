@@ -200,7 +200,35 @@ class Engine:
         name = FILES[kind] + (VAULT_SUFFIX if self.settings.encrypt else "")
         # The user's own files: replaced whole, in a private directory of ours.
         path = os.path.join(directory, name)
-        return _delivery.Destination(path, kind, encrypt=self.settings.encrypt, private_parent=True, merge=False)
+        return _delivery.Destination(
+            path, kind, encrypt=self.settings.encrypt, private_parent=True, merge=False, journal=True
+        )
+
+    def recover(self, iam: IAM, record: Record, directory: str, kind: str, held: t.Callable[[], list[str]]) -> set[str]:
+        """Retire what an interrupted run issued but never delivered; return the IDs retired.
+
+        The write-ahead record lists what the user held before that run asked AWS for a credential; anything
+        the user holds now (``held()``, read only when there is a record) beyond that has a secret that is
+        nowhere. Without a record this costs no AWS call.
+        """
+        pending = _delivery.read_journal(directory, kind)
+        if pending is None:
+            return set()
+        held_now = held()
+        before = pending.get("before")
+        # A record cut short by the interruption itself tells nothing apart: then nothing is removed.
+        strays = [item for item in held_now if item not in before] if before is not None else []
+        if self.settings.check_mode:
+            if strays:
+                record.warnings.append(
+                    f"an interrupted run left {', '.join(strays)} undelivered; a real run retires it"
+                )
+            return set()
+        for item in strays:
+            _RETIRE[kind](iam, record.name, item)
+            record.removed.append(f"{_LABELS[kind]} {item} (issued by an interrupted run, never delivered)")
+        _delivery.clear_journal(directory, kind)
+        return set(strays)
 
     def converge_user(self, entry: Entry) -> Record:
         """Converge one entry; any AWS or delivery failure is recorded, never raised."""
@@ -241,6 +269,9 @@ class Engine:
 
         if entry.access_key is not None:
             keys = [] if new else (_access_keys.read(iam, name) or [])
+            if not new:
+                retired = self.recover(iam, record, directory, "access_key", lambda: [k["AccessKeyId"] for k in keys])
+                keys = [key for key in keys if key["AccessKeyId"] not in retired]
             if entry.access_key:
                 prove = None
                 if not check_mode and entry.rotate_after_days is not None:
@@ -261,6 +292,8 @@ class Engine:
 
         if entry.console is not None:
             profile = None if new else _login_profile.read(iam, name)
+            if profile is not None and self.recover(iam, record, directory, "login_profile", lambda: ["login profile"]):
+                profile = None
             if entry.console:
                 reset = entry.password_reset_required
                 if reset is None and new:
@@ -286,6 +319,17 @@ class Engine:
 
         if entry.mfa is not None:
             devices = [] if new else _mfa.read(iam, name)
+            if not new:
+
+                def serials() -> list[str]:
+                    # The user's devices, and an unassigned one of the user's name (created, never enabled).
+                    mine = _mfa.virtual_serial(user_arn, name) if user_arn else ""
+                    unassigned = [d["SerialNumber"] for d in iam.list_virtual_mfa_devices("Unassigned")]
+                    enabled = [device["SerialNumber"] for device in devices]
+                    return enabled + [serial for serial in unassigned if _mfa.same_serial(serial, mine)]
+
+                retired = self.recover(iam, record, directory, "mfa", serials)
+                devices = [device for device in devices if device["SerialNumber"] not in retired]
             if entry.mfa:
                 outcome = _mfa.ensure_present(
                     iam,
@@ -360,6 +404,28 @@ class Engine:
                     last_line = now
         report(final=True)
         return [records[index] for index in range(len(entries))]
+
+
+def _retire_key(iam: IAM, user: str, key_id: str) -> None:
+    iam.delete_access_key(user, key_id)
+
+
+def _retire_profile(iam: IAM, user: str, _profile: str) -> None:
+    iam.delete_login_profile(user)
+
+
+def _retire_device(iam: IAM, user: str, serial: str) -> None:
+    if serial in {device["SerialNumber"] for device in iam.list_mfa_devices(user)}:
+        iam.deactivate_mfa_device(user, serial)
+    iam.delete_virtual_mfa_device(serial)
+
+
+_RETIRE: dict[str, t.Callable[[IAM, str, str], None]] = {
+    "access_key": _retire_key,
+    "login_profile": _retire_profile,
+    "mfa": _retire_device,
+}
+_LABELS = {"access_key": "access key", "login_profile": "console password", "mfa": "MFA device"}
 
 
 def _partial_prove(engine: Engine, user_arn: str | None) -> t.Callable[[str, str], None]:

@@ -232,7 +232,8 @@ def _secret_kinds(entry: Entry) -> list[str]:
 def _own_file(name: str) -> bool:
     """Whether ``name`` is a file the engine writes into a user's directory."""
     ours = set(FILES.values())
-    return name in ours or name.removesuffix(VAULT_SUFFIX) in ours or name.startswith(".tmp-secret-")
+    transient = name.startswith((".tmp-secret-", _delivery.JOURNAL_PREFIX))
+    return name in ours or name.removesuffix(VAULT_SUFFIX) in ours or transient
 
 
 def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[str]:

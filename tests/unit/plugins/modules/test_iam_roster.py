@@ -375,3 +375,49 @@ def test_many_users_converge_concurrently_with_progress_lines(aws, iam_client, c
     assert done == sorted(done)
     assert any(10 <= line.done < 30 for line in lines[:-1])
     assert lines[-1].line("main") == "iam_roster [main]: 30/30 users done, 30 changed, 0 failed"
+
+
+class Killed(BaseException):
+    """Stands for the process dying (SIGKILL): no except clause of the product catches it."""
+
+
+@pytest.mark.parametrize("kind", ["access_key", "console", "mfa"])
+def test_a_run_killed_before_delivery_is_recovered_by_the_next_run(aws, roster, iam_client, creds, monkeypatch, kind):
+    iam_client.create_user(UserName="alice")
+    entry = {"name": "alice", kind: True}
+    deliver = _delivery.Destination.deliver
+
+    def die(self, payload):
+        raise Killed
+
+    monkeypatch.setattr(_delivery.Destination, "deliver", die)
+    settings = _roster.Settings(credentials_dir=str(creds))
+    (parsed,), _errors = _roster_input.parse_entries([entry], str(creds))
+    with pytest.raises(Killed):
+        _roster.Engine({"region": "us-east-1"}, settings).converge([parsed])
+    # AWS issued the credential; its secret is nowhere; the write-ahead record (IDs only) says so.
+    journal = next((creds / "alice").glob(".issuing-*.json"))
+    assert "secret" not in journal.read_text().lower()
+    monkeypatch.setattr(_delivery.Destination, "deliver", deliver)
+
+    result = roster([entry])
+
+    assert "failed" not in result, result.get("msg")
+    record = by_name(result)["alice"]
+    assert any("issued by an interrupted run, never delivered" in removed for removed in record["removed"])
+    assert list((creds / "alice").glob(".issuing-*")) == []
+    if kind == "access_key":
+        parser = configparser.ConfigParser()
+        parser.read_string((creds / "alice" / "credentials").read_text())
+        assert list(key_statuses(iam_client, "alice")) == [parser["alice"]["aws_access_key_id"]]
+    elif kind == "console":
+        assert json.loads((creds / "alice" / "console.json").read_text())["password"]
+        iam_client.get_login_profile(UserName="alice")
+    else:
+        serial = json.loads((creds / "alice" / "mfa.json").read_text())["serial_number"]
+        assert [d["SerialNumber"] for d in iam_client.list_mfa_devices(UserName="alice")["MFADevices"]] == [serial]
+        assert [d["SerialNumber"] for d in iam_client.list_virtual_mfa_devices()["VirtualMFADevices"]] == [serial]
+    # A credential delivered and then handed over (its file deleted) is not mistaken for a lost one.
+    for path in (creds / "alice").iterdir():
+        path.unlink()
+    assert roster([entry])["changed"] is False
