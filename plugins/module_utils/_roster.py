@@ -245,10 +245,41 @@ class Engine:
         except (IAMError, ModuleFailure, _delivery.DeliveryError) as exc:
             record.failed, record.msg = True, str(exc)
             record.error_code = getattr(exc, "code", None) or getattr(exc, "details", {}).get("error_code")
+            if directory is not None and not self.settings.check_mode:
+                self._settle(iam, record, directory)
         record.warnings += iam.warnings
         if os.path.isdir(directory or ""):
             record.directory = directory
         return record
+
+    def _settle(self, iam: IAM, record: Record, directory: str) -> None:
+        """After a failure, make sure no credential issued by this run is left without its secret delivered.
+
+        The failing aspect has already removed its new credential; a write-ahead record left behind is checked
+        against what AWS holds now, and cleared (or, if AWS cannot be asked, left for the next run).
+        """
+        name = record.name
+
+        def profile() -> list[str]:
+            return ["login profile"] if iam.get_login_profile(name) else []
+
+        def devices() -> list[str]:
+            serials = [device["SerialNumber"] for device in iam.list_mfa_devices(name)]
+            unassigned = iam.list_virtual_mfa_devices("Unassigned")
+            return serials + [
+                d["SerialNumber"] for d in unassigned if d["SerialNumber"].lower().endswith(f"/{name}".lower())
+            ]
+
+        held = {
+            "access_key": lambda: [key["AccessKeyId"] for key in iam.list_access_keys(name)],
+            "login_profile": profile,
+            "mfa": devices,
+        }
+        for kind, read in held.items():
+            try:
+                self.recover(iam, record, directory, kind, read)
+            except IAMError as exc:
+                record.warnings.append(f"could not check for an undelivered {_LABELS[kind]} ({exc}); the next run will")
 
     def _present(self, iam: IAM, entry: Entry, record: Record, directory: str) -> None:
         check_mode, name = self.settings.check_mode, entry.name
