@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -123,10 +124,37 @@ def render_credentials(profile: str, values: dict[str, str], existing: str | Non
         except configparser.Error as exc:
             # configparser's messages quote the offending line, which may be another profile's secret.
             raise ValueError(f"it is not an AWS credentials file ({type(exc).__name__})") from None
-    parser[profile] = values
-    out = io.StringIO()
-    parser.write(out)
-    return out.getvalue()
+    if not existing:
+        parser[profile] = values
+        out = io.StringIO()
+        parser.write(out)
+        return out.getvalue()
+    return _splice_profile(existing, profile, values)
+
+
+def _is_header(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith("[") and stripped.endswith("]")
+
+
+def _splice_profile(existing: str, profile: str, values: dict[str, str]) -> str:
+    """``existing`` (a valid credentials file) with the section ``profile`` replaced by ``values``.
+
+    Edited as text so that everything else (other profiles, comments, blank lines) stays as it was; the
+    comments inside the replaced section are kept too.
+    """
+    lines = existing.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    body = [f"{key} = {value}\n" for key, value in values.items()]
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{profile}]"), None)
+    if start is None:
+        gap = ["\n"] if lines and lines[-1].strip() else []
+        return "".join([*lines, *gap, f"[{profile}]\n", *body])
+    end = next((i for i in range(start + 1, len(lines)) if _is_header(lines[i])), len(lines))
+    comments = [line for line in lines[start + 1 : end] if line.lstrip().startswith(("#", ";"))]
+    tail = ["\n"] if end < len(lines) else []
+    return "".join([*lines[: start + 1], *comments, *body, *tail, *lines[end:]])
 
 
 def render_json(values: dict[str, t.Any]) -> str:
@@ -160,6 +188,17 @@ def read_journal(directory: str, kind: str) -> dict[str, t.Any] | None:
 def clear_journal(directory: str, kind: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(journal_path(directory, kind))
+
+
+@contextlib.contextmanager
+def locked_directory(directory: str) -> t.Iterator[None]:
+    """An exclusive advisory lock (flock) on ``directory`` for as long as the block runs; no lock file is left."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def fsync_directory(directory: str) -> None:
@@ -257,9 +296,13 @@ def write_secret(
     if problems:
         raise DeliveryError(problems[0])
     try:
-        _prepare_parent(path, private_parent)
-        existing = _read_existing(path) if merge and not encrypt else None
-        _write_atomically(path, _encoded(path, _rendered(path, render, existing), encrypt))
+        parent = _prepare_parent(path, private_parent)
+        reads = merge and not encrypt
+        # A read-modify-write (other profiles kept) holds the directory's lock, so that concurrent writers of one
+        # credentials file each keep the others' profiles.
+        with locked_directory(parent) if reads else contextlib.nullcontext():
+            existing = _read_existing(path) if reads else None
+            _write_atomically(path, _encoded(path, _rendered(path, render, existing), encrypt))
     except OSError as exc:
         raise DeliveryError(f"Failed to write secret to '{path}': {exc.strerror or type(exc).__name__}") from None
     return path

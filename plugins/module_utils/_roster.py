@@ -399,10 +399,27 @@ class Engine:
     # -- the roster --
 
     def converge(self, entries: list[Entry], progress: t.Callable[[Progress], None] | None = None) -> list[Record]:
-        """Converge every entry, ``concurrency`` users at a time; report progress per batch and every few seconds."""
+        """Converge every entry, ``concurrency`` users at a time; report progress per batch and every few seconds.
+
+        A real run holds the credentials directory's lock throughout: two runs of one roster at once take
+        turns, so the second finds the first's keys instead of issuing more.
+        """
+        if self.settings.check_mode:
+            return self._converge(entries, progress)
+        root = self.settings.credentials_dir
+        prepare_root(root)
+        try:
+            lock = _delivery.locked_directory(root)
+            lock.__enter__()
+        except OSError as exc:
+            raise ModuleFailure(f"credentials_dir: cannot lock '{root}': {exc.strerror or exc}") from None
+        try:
+            return self._converge(entries, progress)
+        finally:
+            lock.__exit__(None, None, None)
+
+    def _converge(self, entries: list[Entry], progress: t.Callable[[Progress], None] | None) -> list[Record]:
         settings = self.settings
-        if not settings.check_mode:
-            prepare_root(settings.credentials_dir)
         records: dict[int, Record] = {}
         counts = {"changed": 0, "failed": 0}
 
