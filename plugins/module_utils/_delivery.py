@@ -26,13 +26,19 @@ class DeliveryError(Exception):
     """The secret cannot be written safely; the message names the path and the reason."""
 
 
-def check_destination(path: str) -> list[str]:
-    """Problems that make ``path`` unsafe to write, found before any AWS call (empty list: fine)."""
+def check_destination(path: str, *, parent: bool = True) -> list[str]:
+    """Problems that make ``path`` unsafe to write, found before any AWS call (empty list: fine).
+
+    ``parent=False`` leaves the directory to the caller (a private directory of ours, made safe on delivery).
+    """
     if not os.path.isabs(os.path.expanduser(path)):
         return [f"'{path}' must be an absolute path"]
     path = os.path.expanduser(path)
     if os.path.isdir(path):
         return [f"'{path}' is a directory"]
+    problems = parent_errors(os.path.dirname(path) or ".") if parent else []
+    if problems:
+        return problems
     if os.path.lexists(path):
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
@@ -89,6 +95,35 @@ def private_directory(path: str) -> None:
         raise DeliveryError(f"cannot create '{path}': {exc.strerror or type(exc).__name__}") from None
     if problems:
         raise DeliveryError(problems[0])
+
+
+def parent_errors(directory: str) -> list[str]:
+    """Problems with the existing directory a secret file would go into: one others could swap the file in.
+
+    Refused: a symbolic link, a non-directory, or a directory that another user owns and that others may write
+    into without the sticky bit (as /tmp has). A missing directory is fine: it is created with mode 0700.
+    """
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [f"cannot inspect '{directory}': {exc.strerror or type(exc).__name__}"]
+    if stat.S_ISLNK(info.st_mode):
+        return [f"the directory '{directory}' is a symbolic link; refusing to write a secret through it"]
+    if not stat.S_ISDIR(info.st_mode):
+        return []  # writing fails then, naming the path
+    shared = stat.S_IMODE(info.st_mode) & 0o022 and not info.st_mode & stat.S_ISVTX
+    if info.st_uid not in (os.geteuid(), 0) or (shared and info.st_uid != os.geteuid()):
+        return [
+            f"the directory '{directory}' belongs to another user (uid {info.st_uid}); refusing to write a secret there"
+        ]
+    if shared:
+        return [
+            f"the directory '{directory}' is writable by others (mode {stat.S_IMODE(info.st_mode):04o}); "
+            "refusing to write a secret there (chmod go-w it or choose another path)"
+        ]
+    return []
 
 
 def destination_errors(option: str, path: str | None) -> list[str]:
@@ -292,7 +327,7 @@ def write_secret(
     ``encrypt``. Every failure is a DeliveryError whose message names the path and never the file's content.
     """
     path = os.path.expanduser(path)
-    problems = check_destination(path)
+    problems = check_destination(path, parent=not private_parent)
     if problems:
         raise DeliveryError(problems[0])
     try:
@@ -318,7 +353,7 @@ class StagedSecret:
 
     def __init__(self, path: str, data: bytes, *, private_parent: bool = False):
         self.path = os.path.expanduser(path)
-        problems = check_destination(self.path)
+        problems = check_destination(self.path, parent=not private_parent)
         if problems:
             raise DeliveryError(problems[0])
         try:

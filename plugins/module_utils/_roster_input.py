@@ -250,7 +250,8 @@ def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[
         if not problems and entry.present:
             for kind in _secret_kinds(entry):
                 path = os.path.join(directory, FILES[kind] + (VAULT_SUFFIX if vault else ""))
-                problems += _delivery.check_destination(path)
+                # The user's directory itself is checked above, and made private when delivering.
+                problems += _delivery.check_destination(path, parent=False)
         elif not problems and os.path.isdir(directory):
             foreign = sorted(name for name in os.listdir(directory) if not _own_file(name))
             if foreign:
@@ -310,6 +311,9 @@ def prepare_root(root: str) -> None:
     try:
         if not os.path.isdir(root):
             os.makedirs(root, exist_ok=True)
+            os.chmod(root, _delivery.DIR_MODE)
+        elif os.stat(root).st_uid == os.geteuid() and stat.S_IMODE(os.stat(root).st_mode) & 0o077:
+            # An existing credentials directory of ours that others could read or write: tightened.
             os.chmod(root, _delivery.DIR_MODE)
     except OSError as exc:
         raise ModuleFailure(f"credentials_dir: cannot create '{root}': {exc.strerror or exc}") from None

@@ -1,7 +1,9 @@
-"""Integration-test rig: a moto_server on a free 127.0.0.1 port, and ansible-playbook run against it."""
+"""Integration-test rig: a moto_server on a free 127.0.0.1 port, a fault-injecting proxy in front of it, and
+ansible-playbook run against either."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.aws_proxy import CountingProxy
 from tests.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +38,27 @@ def moto(moto_server: MotoServer) -> MotoServer:
     """The worker's moto_server, emptied before each test."""
     moto_server.reset()
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def aws_proxy_server(moto_server: MotoServer) -> t.Iterator[CountingProxy]:
+    """One counting, fault-injecting proxy per pytest worker, on 127.0.0.1 in front of its moto_server."""
+    proxy = CountingProxy(moto_server.endpoint).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def aws_proxy(aws_proxy_server: CountingProxy, moto: MotoServer) -> t.Iterator[CountingProxy]:
+    """The worker's proxy with no counts, no faults and an empty moto_server behind it.
+
+    Point ansible-playbook at it with ``ansible_playbook(..., endpoint=aws_proxy.endpoint)``; arrange and
+    check state with the ``iam`` fixture, which talks to moto directly and is never counted.
+    """
+    del moto  # requested for its reset
+    aws_proxy_server.reset()
+    yield aws_proxy_server
+    aws_proxy_server.reset()
 
 
 def _client(moto: MotoServer, service: str, **credentials: str) -> t.Any:
@@ -81,22 +105,41 @@ class PlaybookResult:
         raise AssertionError(f"no PLAY RECAP in output:\n{self.output}")
 
 
-@pytest.fixture
-def ansible_playbook(moto: MotoServer, tmp_path: Path) -> t.Callable[..., PlaybookResult]:
-    """Run ansible-playbook against the moto server; extra vars as JSON; returns rc, output, API calls."""
+@dataclasses.dataclass(frozen=True)
+class Invocation:
+    """An ansible-playbook command line, its environment and the API log its modules append to."""
 
-    def run(
+    command: list[str]
+    env: dict[str, str]
+    api_log: Path
+
+
+class PlaybookRunner:
+    """Runs ansible-playbook against the moto server (or ``endpoint``); extra vars as JSON.
+
+    ``endpoint`` replaces moto's URL in AWS_ENDPOINT_URL (the ``aws_proxy`` fixture's, for instance);
+    ``env`` adds or overrides environment variables (callbacks, ANSIBLE_LOG_PATH); ``env_unset`` removes some.
+    """
+
+    def __init__(self, moto: MotoServer, workdir: Path) -> None:
+        self.moto = moto
+        self.workdir = workdir
+
+    def invocation(
+        self,
         playbook: str | Path,
         *args: str,
         extra_vars: dict[str, t.Any] | None = None,
-        check: bool = True,
         env_unset: tuple[str, ...] = (),
-    ):
-        api_log = tmp_path / f"api-{time.monotonic_ns()}.log"
-        env = dict(
+        endpoint: str | None = None,
+        env: t.Mapping[str, str] | None = None,
+    ) -> Invocation:
+        """The command line and environment of one run, without running it."""
+        api_log = self.workdir / f"api-{time.monotonic_ns()}.log"
+        environment = dict(
             os.environ,
             **FAKE_CREDENTIALS,
-            AWS_ENDPOINT_URL=moto.endpoint,
+            AWS_ENDPOINT_URL=endpoint or self.moto.endpoint,
             AWS_DEFAULT_REGION="us-east-1",
             ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".tmp" / "collections"),
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
@@ -107,18 +150,38 @@ def ansible_playbook(moto: MotoServer, tmp_path: Path) -> t.Callable[..., Playbo
             ANSIBLE_RETRY_FILES_ENABLED="0",
             TECHSQUAWKS_IAM_API_LOG=str(api_log),
         )
+        environment.update(env or {})
         for name in ("AWS_PROFILE", *env_unset):
-            env.pop(name, None)
+            environment.pop(name, None)
         command = [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), *args]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-        result = PlaybookResult(completed, api_log)
+        return Invocation(command, environment, api_log)
+
+    def __call__(
+        self, playbook: str | Path, *args: str, check: bool = True, timeout: float = 600, **options: t.Any
+    ) -> PlaybookResult:
+        """Run to the end; with ``check``, a non-zero exit fails the test with the output."""
+        run = self.invocation(playbook, *args, **options)
+        completed = subprocess.run(
+            run.command, env=run.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        result = PlaybookResult(completed, run.api_log)
         if check and result.rc != 0:
             raise AssertionError(f"ansible-playbook failed (rc={result.rc}):\n{result.output}")
         return result
 
-    return run
+    def start(self, playbook: str | Path, *args: str, **options: t.Any) -> tuple[subprocess.Popen, Invocation]:
+        """Start a run in the background (output to pipes), to interrupt it or run another beside it."""
+        run = self.invocation(playbook, *args, **options)
+        process = subprocess.Popen(run.command, env=run.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return process, run
+
+
+@pytest.fixture
+def ansible_playbook(moto: MotoServer, tmp_path: Path) -> PlaybookRunner:
+    """Run ansible-playbook against the moto server; returns rc, output, API calls (see PlaybookRunner)."""
+    return PlaybookRunner(moto, tmp_path)
 
 
 @pytest.fixture
