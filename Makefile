@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 COLLECTIONS := .tmp/collections
 LINK := $(COLLECTIONS)/ansible_collections/techsquawks/iam
 PYTEST_WORKERS ?= 2
+# The fault-injection tests (tests/aws_proxy.py in front of moto_server): their own target, part of `make test`.
+FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: all test lint unit integration sanity ansible-lint build demo bench clean
+.PHONY: all test lint unit integration test-faults sanity ansible-lint build demo bench clean
 
 all: test
 
@@ -24,7 +26,7 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn $(CURDIR) $(LINK)
 
-test: lint unit integration sanity ansible-lint
+test: lint unit integration test-faults sanity ansible-lint
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
@@ -35,7 +37,11 @@ unit: $(STAMP) $(LINK)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/unit
 
 integration: $(STAMP) $(LINK)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/integration
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/integration $(addprefix --ignore=,$(FAULT_TESTS))
+
+# -rP prints what the passing tests recorded (throttled answers and retries, read counts).
+test-faults: $(STAMP) $(LINK)
+	$(BIN)/pytest -q -rP -n $(PYTEST_WORKERS) $(FAULT_TESTS)
 
 sanity: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH ./.ci/sanity

@@ -3,11 +3,11 @@
 """Onboarding speed: the amazon.aws idiom against techsquawks.iam's onboard/offboard playbooks.
 
 Both contenders run with the same Python, ansible.cfg and moto_server, through a counting proxy
-(benchmarks/proxy.py), alternating, over three phases: onboard (empty account), re-run (nothing
-changes) and offboard. Figures: wall time (median of the runs) and the ratio, API calls per user by
-action, mutating calls in the re-run, task results per user by action (callback_plugins/); then the
-cost of one no-change iam_user invocation in each collection. Prints a table and writes
-benchmarks/results.md. Run through the bench virtualenv (`make bench`):
+(tests/aws_proxy.py, which injects no fault here), alternating, over three phases: onboard (empty
+account), re-run (nothing changes) and offboard. Figures: wall time (median of the runs) and the
+ratio, API calls per user by action, mutating calls in the re-run, task results per user by action
+(callback_plugins/); then the cost of one no-change iam_user invocation in each collection. Prints a
+table and writes benchmarks/results.md. Run through the bench virtualenv (`make bench`):
 
     BENCH_USERS=20 BENCH_RUNS=3 BENCH_FORKS=20 .tmp/bench-venv/bin/python benchmarks/bench.py
     BENCH_USERS=100 BENCH_RUNS=1 BENCH_RESULTS=benchmarks/results-100.md make bench
@@ -34,7 +34,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.proxy import CountingProxy  # noqa: E402 - needs the repository on sys.path
+from tests.aws_proxy import CountingProxy  # noqa: E402 - needs the repository on sys.path
 from tests.moto_server import MotoServer  # noqa: E402
 
 WORK = ROOT / ".tmp" / "bench"

@@ -12,11 +12,13 @@ query string) or the ``X-Amz-Target`` of a JSON-protocol call. Then, in this ord
    ListServiceSpecificCredentials, which moto does not implement, gets an empty list;
 3. otherwise it is forwarded upstream, and the answer may be dropped (the Nth forwarded request of an
    action: the request took effect, the connection is closed without a response, as when the network fails
-   after AWS acted) or delayed.
+   after AWS acted).
 
-The integration tests use it as the ``aws_proxy`` fixture (tests/integration/conftest.py), the benchmark
-(benchmarks/bench.py) as a plain counter. Its own endpoints: ``GET /_proxy/counts`` (JSON ``{"Action": n}``)
-and ``POST /_proxy/reset``. Standalone::
+Every answer may be delayed. Every exchange is kept (``exchanges()``; ``issued_secrets()`` finds the secrets
+AWS handed out); ``wait_for_mutating(n)`` and ``add_hook()`` let a test act once n changes took effect (kill
+the client, for instance). The integration tests use it as the ``aws_proxy`` fixture
+(tests/integration/conftest.py), the benchmark (benchmarks/bench.py) as a plain counter. Its own endpoints:
+``GET /_proxy/counts`` (JSON ``{"Action": n}``) and ``POST /_proxy/reset``. Standalone::
 
     python tests/aws_proxy.py --upstream http://127.0.0.1:5000 [--port 8080] [--throttle 0.3 --seed 1]
 """
@@ -142,7 +144,7 @@ Hook = Callable[[Exchange], None]
 
 @dataclasses.dataclass(frozen=True)
 class Stats:
-    """Totals since the last reset; ``retries`` is what the clients sent again after a fault."""
+    """Totals since the last reset (``seen`` - ``forwarded`` is what faults answered instead of the upstream)."""
 
     seen: int
     forwarded: int
@@ -562,9 +564,10 @@ def _find_text(body: bytes, name: str) -> str | None:
 
 
 def issued_secrets(exchanges: Iterable[Exchange]) -> list[IssuedSecret]:
-    """Every secret AWS issued or accepted through the proxy: access key secrets and virtual MFA seeds from
-    the answers, console passwords from the CreateLoginProfile/UpdateLoginProfile requests."""
-    found = []
+    """Every secret AWS issued or accepted through the proxy, once each, in order: access key secrets and
+    virtual MFA seeds from the answers, console passwords from the CreateLoginProfile/UpdateLoginProfile
+    requests (a password sent again is the same secret)."""
+    found: list[IssuedSecret] = []
     for exchange in exchanges:
         if not exchange.took_effect or exchange.reply.status != 200:
             continue
@@ -585,7 +588,12 @@ def issued_secrets(exchanges: Iterable[Exchange]) -> list[IssuedSecret]:
         elif call.action in ("CreateLoginProfile", "UpdateLoginProfile") and call.params.get("Password"):
             password, user = call.params["Password"], call.params.get("UserName", "")
             found.append(IssuedSecret("password", user, user, password, (password,), heard))
-    return found
+    unique: dict[tuple[str, str], IssuedSecret] = {}
+    for secret in found:
+        known = unique.setdefault((secret.kind, secret.value), secret)
+        if secret.heard and not known.heard:
+            unique[(secret.kind, secret.value)] = dataclasses.replace(known, heard=True)
+    return list(unique.values())
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ being converged. The module file holds the documentation and the same engine for
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import typing as t
 
@@ -74,7 +75,9 @@ def task_environment(environment: dict[str, str]) -> t.Iterator[None]:
 
 def text_view(view: dict[str, t.Any]) -> str:
     """A user's before/after as YAML text, so the diff reads line by line."""
-    return yaml.safe_dump(view, default_flow_style=False, sort_keys=True) if view else ""
+    # Values from the task are ansible-core's tagged strings, which YAML's safe dumper refuses: plain them first.
+    plain = json.loads(json.dumps(view))
+    return yaml.safe_dump(plain, default_flow_style=False, sort_keys=True) if plain else ""
 
 
 class ActionModule(ActionBase):
@@ -95,6 +98,9 @@ class ActionModule(ActionBase):
         if not HAS_BOTO3:
             return {"failed": True, "msg": "iam_roster needs boto3 and botocore on the controller"}
         spec = dict(CONNECTION_ARGUMENT_SPEC, **_roster.ARGUMENT_SPEC)
+        entry_errors = _roster_input.entry_spec_errors(self._task.args.get("users"))
+        if entry_errors:
+            return {"failed": True, "msg": "Invalid input: " + "; ".join(entry_errors), "invalid_options": entry_errors}
         validated = ArgumentSpecValidator(spec).validate(dict(self._task.args))
         if validated.error_messages:
             return {"failed": True, "msg": "Invalid input: " + "; ".join(validated.error_messages)}

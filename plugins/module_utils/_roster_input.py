@@ -263,6 +263,23 @@ def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[
     return errors
 
 
+def entry_spec_errors(users: t.Any) -> list[str]:
+    """ENTRY_SPEC's type, choice and unknown-key checks, entry by entry, each message naming its entry."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    if not isinstance(users, list):
+        return []  # the argument spec reports it
+    validator = ArgumentSpecValidator(ENTRY_SPEC)
+    errors = []
+    for index, raw in enumerate(users):
+        if not isinstance(raw, dict):
+            errors.append(f"users[{index}] must be a dict (a roster entry)")
+            continue
+        label = f"users[{index}]" + (f" ({raw['name']})" if isinstance(raw.get("name"), str) else "")
+        errors += [f"{label}: {message}" for message in validator.validate(dict(raw)).error_messages]
+    return errors
+
+
 def parse_entries(users: list[t.Any], root: str) -> tuple[list[Entry], list[str]]:
     """The checked entries, and every problem found, each naming the entry and its key."""
     entries, errors, seen = [], [], {}
