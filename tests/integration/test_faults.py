@@ -876,12 +876,6 @@ ROLE_ENTRY_SPEC_CASES: dict[str, tuple[dict[str, t.Any], tuple[str, ...]]] = {
     "role-entry-mfa-type": ({"onboarding_users": [{"name": "alice"}, {"name": "bob", "mfa": "maybe"}]}, ("bob", "mfa")),
     "role-entry-state": ({"onboarding_users": [{"name": "bob", "state": "gone"}]}, ("users[0] (bob)", "state")),
 }
-ROLE_SPEC_DEFECT = (
-    "DEFECT: an entry refused by the role's argument spec (an unknown key, a wrong type, a choice) gets "
-    "ansible's validate_argument_spec message, which names the option but not the entry "
-    "(onboarding_users.colour, \"argument 'mfa' ... found in 'onboarding_users'\"); in a roster of hundreds, "
-    "nothing says which entry is wrong"
-)
 FATAL_RE = re.compile(r"^fatal: \[(?P<host>[^\]]+)\]: FAILED! => (?P<result>\{.*\})$", re.MULTILINE)
 
 
@@ -935,7 +929,6 @@ def test_bad_input_to_the_role_through_the_onboard_playbook_fails_before_any_aws
     print(f"\n{len(ROLE_CASES)} role inputs refused ({total_cases} invalid inputs in all); AWS requests: 0")
 
 
-@pytest.mark.xfail(strict=True, reason=ROLE_SPEC_DEFECT)
 def test_an_entry_the_role_argument_spec_refuses_is_named_in_the_message(
     ansible_playbook: PlaybookRunner, aws_proxy: CountingProxy, tmp_path: Path
 ) -> None:
