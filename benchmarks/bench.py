@@ -701,7 +701,8 @@ def main() -> int:
     )
     RESULTS.write_text(text)
     print(text)
-    print(f"written: {RESULTS.relative_to(ROOT)} (logs and raw figures in {WORK.relative_to(ROOT)})", file=sys.stderr)
+    shown = RESULTS.relative_to(ROOT) if RESULTS.is_relative_to(ROOT) else RESULTS
+    print(f"written: {shown} (logs and raw figures in {WORK.relative_to(ROOT)})", file=sys.stderr)
     return 0
 
 
