@@ -264,11 +264,7 @@ class Engine:
             return ["login profile"] if iam.get_login_profile(name) else []
 
         def devices() -> list[str]:
-            serials = [device["SerialNumber"] for device in iam.list_mfa_devices(name)]
-            unassigned = iam.list_virtual_mfa_devices("Unassigned")
-            return serials + [
-                d["SerialNumber"] for d in unassigned if d["SerialNumber"].lower().endswith(f"/{name}".lower())
-            ]
+            return _mfa_held(iam, name, iam.list_mfa_devices(name))
 
         held = {
             "access_key": lambda: [key["AccessKeyId"] for key in iam.list_access_keys(name)],
@@ -351,15 +347,7 @@ class Engine:
         if entry.mfa is not None:
             devices = [] if new else _mfa.read(iam, name)
             if not new:
-
-                def serials() -> list[str]:
-                    # The user's devices, and an unassigned one of the user's name (created, never enabled).
-                    mine = _mfa.virtual_serial(user_arn, name) if user_arn else ""
-                    unassigned = [d["SerialNumber"] for d in iam.list_virtual_mfa_devices("Unassigned")]
-                    enabled = [device["SerialNumber"] for device in devices]
-                    return enabled + [serial for serial in unassigned if _mfa.same_serial(serial, mine)]
-
-                retired = self.recover(iam, record, directory, "mfa", serials)
+                retired = self.recover(iam, record, directory, "mfa", lambda: _mfa_held(iam, name, devices))
                 devices = [device for device in devices if device["SerialNumber"] not in retired]
             if entry.mfa:
                 outcome = _mfa.ensure_present(
@@ -452,6 +440,17 @@ class Engine:
                     last_line = now
         report(final=True)
         return [records[index] for index in range(len(entries))]
+
+
+def _mfa_held(iam: IAM, user: str, devices: list[dict[str, t.Any]]) -> list[str]:
+    """The user's MFA devices, and an unassigned virtual one of the user's name (created, never enabled)."""
+    unassigned = iam.list_virtual_mfa_devices("Unassigned")
+    mine = [
+        d["SerialNumber"]
+        for d in unassigned
+        if d["SerialNumber"].lower().endswith(f"{_mfa.VIRTUAL_MARKER}{user}".lower())
+    ]
+    return [device["SerialNumber"] for device in devices] + mine
 
 
 def _retire_key(iam: IAM, user: str, key_id: str) -> None:

@@ -258,7 +258,7 @@ users:
     - name: alice
       account: "123456789012"
       state: present
-      created: [user, access key AKIAEXAMPLEKEYID0001, "console password (reset required)", MFA device]
+      created: [user, access key AKIA2EXAMPLE7KEYID, "console password (reset required)", MFA device]
       changed: []
       removed: []
       credentials:
