@@ -7,8 +7,8 @@
 
 Every value that reaches a page is picked by name from the result shape into the records below (``build``);
 the renderers only see those records, so a field they do not know (a secret, whatever its name) never shows.
-Output depends on the input only (ages are counted to each account's report time, never to the clock), so the
-same audits give byte-identical files. No boto3 here.
+Output depends on the input only (ages are counted to each account's audit time, which the result holds, never to
+the clock), so the same audits give byte-identical files. No boto3 here.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class Account:
     failed: bool
     msg: str | None
     generated_time: str | None
+    audited: str | None = None  # the day the ages are counted to
     users: tuple[User, ...] = ()
     findings: tuple[Finding, ...] = ()
     password_policy: str | None = None
@@ -232,6 +233,19 @@ def _thresholds(value: t.Any) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(chosen.items()))
 
 
+def _audit_time(generated: datetime.datetime | None, age_hours: t.Any) -> datetime.datetime | None:
+    """When the account was audited: its report's time plus the report's age then (both in the result).
+
+    The ``now`` that iam_credential_report_info counted its findings' ages to, so the tables agree with the
+    evidence, taken from the input rather than the clock, so the same results always give the same files.
+    """
+    if generated is None:
+        return None
+    if isinstance(age_hours, (int, float)) and not isinstance(age_hours, bool) and age_hours > 0:
+        return generated + datetime.timedelta(hours=age_hours)
+    return generated
+
+
 def _failure(audit: dict[str, t.Any], result: t.Any) -> str | None:
     """Why this account has no audit to show (None when it has one)."""
     if audit.get("failed") or (isinstance(result, dict) and result.get("failed")):
@@ -252,7 +266,8 @@ def account(audit: dict[str, t.Any]) -> Account:
     if failure is not None:
         return Account(label, account_id, region, failed=True, msg=failure, generated_time=None)
     report = result.get("report") if isinstance(result.get("report"), dict) else {}
-    as_of = _when(report.get("generated_time"))
+    generated = _when(report.get("generated_time"))
+    as_of = _audit_time(generated, report.get("age_hours"))
     findings = sorted(
         (_finding(raw) for raw in result.get("findings") or [] if isinstance(raw, dict)),
         key=lambda f: (severity_rank(f.severity), f.user or "", f.control, f.evidence),
@@ -267,7 +282,8 @@ def account(audit: dict[str, t.Any]) -> Account:
         region=region,
         failed=False,
         msg=None,
-        generated_time=as_of.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") if as_of else None,
+        generated_time=generated.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated else None,
+        audited=_day(as_of),
         users=tuple(users),
         findings=tuple(findings),
         password_policy=_password_policy(result.get("password_policy")),
@@ -345,7 +361,7 @@ def slot(user: User, number: int) -> Key | None:
 def account_line(acc: Account) -> str:
     """Region, report time, users and findings of one audited account."""
     parts = [f"region {acc.region}"] if acc.region else []
-    parts.append(f"credential report of {acc.generated_time or 'unknown time'}")
+    parts.append(f"credential report of {acc.generated_time or 'unknown time'}, audited {acc.audited or '?'}")
     parts.append(f"{_plural(len(acc.users), 'user')}, {_plural(len(acc.findings), 'finding')}")
     return "; ".join(parts) + "."
 
@@ -517,7 +533,7 @@ def key_chart(acc: Account) -> str | None:
         axes.set_yticks(list(rows), labels=labels)
         axes.invert_yaxis()
         axes.set_xlim(0, max([*ages, *idle, max_age, unused]) * 1.12 + 1)
-        axes.set_xlabel("days, as of the credential report")
+        axes.set_xlabel(f"days, as of the audit ({acc.audited})")
         axes.grid(axis="x", alpha=0.3)
         axes.set_title(_chart_label(f"Access keys of {account_name(acc)}"), loc="left")
         figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
@@ -604,7 +620,7 @@ code { font-size: 12px; }
 {% if chart %}
 <figure><img src="{{ chart }}" alt="Access keys of {{ account.label }}: age and days since last use">
 <figcaption>Each access key's age (days since it was created or rotated) and the days since it was last used \
-(since it was created, when never used), as of the credential report; the dashed line is the rotation limit \
+(since it was created, when never used), as of the audit; the dashed line is the rotation limit \
 ({{ account.threshold("access_key_max_age_days") }} days), the dotted one the unused limit \
 ({{ account.threshold("unused_credentials_days") }} days).\
 {% if chart_counts[loop.index0] < key_counts[loop.index0] %} The {{ chart_counts[loop.index0] }} oldest of \
@@ -627,7 +643,7 @@ code { font-size: 12px; }
 </section>
 {% endfor %}
 <footer><p>Written by techsquawks.iam.iam_audit_report from each account's IAM credential report \
-(iam_credential_report_info). Ages are counted to the time of each account's report.</p></footer>
+(iam_credential_report_info). Ages are counted to the time of each account's audit.</p></footer>
 </body>
 </html>
 """

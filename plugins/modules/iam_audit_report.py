@@ -19,9 +19,9 @@ description:
     age and the days since their last use, drawn with matplotlib.
   - Only the fields the report shows are taken from the results, by name; nothing else in them (whatever it holds)
     reaches a file.
-  - Ages are counted to the time of each account's credential report, not to the time of the run, so the same
-    results give the same files, byte for byte, and a run that finds both files holding what it would write reports
-    C(changed=false) and leaves them alone.
+  - Ages are counted to the time of each account's audit, which the result holds (its report's C(generated_time)
+    plus C(age_hours)), not to the clock, so the same results give the same files, byte for byte, and a run that
+    finds both files holding what it would write reports C(changed=false) and leaves them alone.
   - The files are treated like secrets (the findings say which users are exposed). They are written atomically with
     mode 0600; O(dest) is created with mode 0700 when missing. A file that is a symbolic link, not a regular file,
     another user's or readable by others is refused, and so is a O(dest) that is a symbolic link, another user's, or

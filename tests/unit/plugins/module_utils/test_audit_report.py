@@ -61,7 +61,9 @@ def test_markdown_has_a_heading_the_totals_and_per_account_findings_and_users():
     assert totals[4] == ["Total", "", "", "5", "2", "0", "0", "2", "0"]
 
     production = markdown[markdown.index("## production (123456789012)") : markdown.index("## sandbox")]
-    assert "region eu-west-1; credential report of 2026-10-01 12:00 UTC; 4 users, 2 findings." in production
+    assert "region eu-west-1; credential report of 2026-10-01 12:00 UTC, audited 2026-10-01; 4 users, 2 findings." in (
+        production
+    )
     assert "Password policy: minimum length 14, reuse prevention 24." in production
     findings = [cells(line) for line in table_rows(production, "| Severity ")]
     assert findings[0] == ["Severity", "User", "Control", "Evidence", "Identifiers"]
@@ -74,7 +76,7 @@ def test_markdown_has_a_heading_the_totals_and_per_account_findings_and_users():
     ]
     users = {row[0]: row for row in (cells(line) for line in table_rows(production, "| User "))}
     assert users["User"] == ["User", "Console", "MFA", "Access key 1", "Access key 2", "Findings"]
-    # Ages and idle times are counted to the report's generation time (2026-10-01 12:00 UTC).
+    # Ages and idle times are counted to the audit: the report's time plus its age then (12:12 UTC).
     assert users["alice"] == [
         "alice",
         "yes, last used 2026-09-20",
@@ -92,6 +94,18 @@ def test_markdown_has_a_heading_the_totals_and_per_account_findings_and_users():
     assert table_rows(production, "| User ")[2].startswith("| \\<root_account\\> | n/a ")
     assert "### Findings" in markdown.split("## sandbox")[1]
     assert "No findings." in markdown.split("## sandbox")[1]
+
+
+def test_ages_are_counted_to_the_audit_the_report_time_plus_its_age_not_to_the_clock():
+    old = fixtures.production()
+    old["report"]["age_hours"] = 49.5  # a report reused two days after it was made (max_report_age 72)
+    markdown = both([{"label": "production", "result": old}])["markdown"]
+
+    assert "credential report of 2026-10-01 12:00 UTC, audited 2026-10-03;" in markdown
+    assert "| active, 155 days old, last used 2026-09-30 (s3) |" in markdown
+    assert "| active, 32 days old, never used " in markdown
+    old["report"]["age_hours"] = None
+    assert "| active, 153 days old, last used 2026-09-30 (s3) |" in both([{"label": "p", "result": old}])["markdown"]
 
 
 def test_markdown_table_lines_are_padded_to_one_width():
