@@ -131,13 +131,15 @@ class ActionModule(ActionBase):
             self._display.display(update.line(label or ""))
 
         try:
-            records = engine.converge(entries, progress)
+            records, unlisted = _roster.run(engine, entries, progress, vault=vault)
         except ModuleFailure as exc:
             return {"failed": True, "msg": str(exc)}
         for record in records:
             for warning in record.warnings:
                 self._display.warning(f"iam_roster: {record.name}: {warning}")
-        outcome = _roster.result_of(records, settings, label=label, with_diff=with_diff, report=params["report"])
+        outcome = _roster.result_of(
+            records, settings, label=label, with_diff=with_diff, report=params["report"], unlisted=unlisted
+        )
         for diff in outcome.get("diff", []):
             diff["before"], diff["after"] = text_view(diff["before"]), text_view(diff["after"])
         return outcome

@@ -312,6 +312,31 @@ def ensure_absent(iam: IAM, *, check_mode: bool, keys: list[Key], current: Key |
     )
 
 
+def retire_for_disuse(
+    iam: IAM, *, check_mode: bool, keys: list[Key], actions: list[t.Any]
+) -> tuple[Outcome, list[Key]]:
+    """Carry out a remediation policy's ``actions`` (_hygiene.Action: deactivate or delete a key, and why).
+
+    Returns the outcome and the keys left, as they are afterwards.
+    """
+    left = list(keys)
+    outcome = Outcome(before=key_view(keys), after=None)
+    for action in actions:
+        key = next(key for key in left if key["AccessKeyId"] == action.key_id)
+        if action.action == "delete":
+            if not check_mode:
+                iam.delete_access_key(key["UserName"], key["AccessKeyId"])
+            left.remove(key)
+            outcome.removed.append(f"access key {key['AccessKeyId']} ({action.reason})")
+        else:
+            if not check_mode:
+                iam.update_access_key(key["UserName"], key["AccessKeyId"], INACTIVE)
+            left[left.index(key)] = dict(key, Status=INACTIVE)
+            outcome.updated.append(f"access key {key['AccessKeyId']} deactivated ({action.reason})")
+    outcome.after = key_view(left)
+    return outcome, left
+
+
 def ensure_none(iam: IAM, *, check_mode: bool, user: str, keys: list[Key]) -> Outcome:
     """Delete every key of ``user`` (offboarding, or before DeleteUser), oldest first."""
     doomed = oldest_first(keys)

@@ -313,6 +313,17 @@ class IAM:
         what = f"list inline policies of user {name}"
         return self._paginate("list_user_policies", "PolicyNames", what, UserName=name)
 
+    def put_inline_policy(self, name: str, policy: str, document: str) -> None:
+        self._call(
+            "put_user_policy",
+            f"put inline policy {policy} on user {name}",
+            mutating=True,
+            user=name,
+            UserName=name,
+            PolicyName=policy,
+            PolicyDocument=document,
+        )
+
     def delete_inline_policy(self, name: str, policy: str) -> None:
         self._call(
             "delete_user_policy",
@@ -396,6 +407,26 @@ class IAM:
 
     def list_account_aliases(self) -> list[str]:
         return self._paginate("list_account_aliases", "AccountAliases", "list account aliases")
+
+    # -- credential report and account authorization details --------------------------------------
+
+    def generate_credential_report(self) -> str:
+        """Ask AWS for a fresh credential report; returns its State (STARTED, INPROGRESS or COMPLETE).
+
+        Not a change of managed state (AWS keeps one report per account and makes a new one at most every
+        4 hours), so it is allowed in check mode.
+        """
+        return self._call("generate_credential_report", "generate the credential report")["State"]
+
+    def get_credential_report(self) -> dict[str, t.Any]:
+        """The report (Content, GeneratedTime). ReportInProgress, ReportNotPresent and ReportExpired come back
+        as IAMError codes for the caller's polling, never retried here."""
+        return self._call("get_credential_report", "get the credential report")
+
+    def get_account_authorization_details(self) -> list[dict[str, t.Any]]:
+        """Every user's attached and inline policies and groups (Filter=[User]): one call per page, not per user."""
+        what = "get account authorization details of users"
+        return self._paginate("get_account_authorization_details", "UserDetailList", what, Filter=["User"])
 
     # -- MFA ------------------------------------------------------------------------------------
 

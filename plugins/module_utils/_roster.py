@@ -24,7 +24,9 @@ import typing as t
 from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _access_keys,
     _aws,
+    _compare,
     _delivery,
+    _hygiene,
     _login_profile,
     _mfa,
     _outcome,
@@ -34,6 +36,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _summary,
     _uploaded,
     _user,
+    _validate,
 )
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, get_caller_identity
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
@@ -44,6 +47,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._roster_input impo
     REPORT_FILE,
     VAULT_SUFFIX,
     Entry,
+    destination_errors,
     preflight,
     prepare_root,
     remove_directory,
@@ -66,6 +70,7 @@ class Record:
 
     name: str
     state: str
+    unlisted: bool = False
     account: str | None = None
     created: list[str] = dataclasses.field(default_factory=list)
     changed: list[str] = dataclasses.field(default_factory=list)
@@ -84,8 +89,9 @@ class Record:
         return self.before != self.after or bool(self.created or self.changed or self.removed)
 
     def add(self, aspect: str, outcome: Outcome) -> None:
-        """Record one aspect's outcome."""
-        self.before[aspect], self.after[aspect] = outcome.before, outcome.after
+        """Record one aspect's outcome; a second outcome of an aspect continues from the first's before."""
+        self.before.setdefault(aspect, outcome.before)
+        self.after[aspect] = outcome.after
         self.created += outcome.created
         self.changed += outcome.updated
         self.removed += outcome.removed
@@ -97,6 +103,7 @@ class Record:
             "name": self.name,
             "account": self.account,
             "state": self.state,
+            "unlisted": self.unlisted,
             "created": self.created,
             # Every change has its words; a change no aspect described is still reported as one.
             "changed": self.changed
@@ -144,6 +151,11 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     progress_interval: float = PROGRESS_INTERVAL
     verify_timeout: int = 60
+    remediation: _hygiene.Policy = dataclasses.field(default_factory=_hygiene.Policy)
+    require_mfa: str | None = None
+    # Users under this path that no entry names are reported, and offboarded with offboard_unlisted.
+    owned_path: str | None = None
+    offboard_unlisted: bool = False
 
 
 class _Once:
@@ -232,7 +244,7 @@ class Engine:
 
     def converge_user(self, entry: Entry) -> Record:
         """Converge one entry; any AWS or delivery failure is recorded, never raised."""
-        record = Record(entry.name, entry.state)
+        record = Record(entry.name, entry.state, unlisted=entry.unlisted)
         directory = user_directory(self.settings.credentials_dir, entry.name)
         iam = IAM(self.client, check_mode=self.settings.check_mode, probe_client=self._probe)
         try:
@@ -294,14 +306,21 @@ class Engine:
         user_arn = outcome.after.get("arn") or (self.predicted_arn(entry) if check_mode else None)
         record.account = user_arn.split(":")[4] if user_arn else None
 
-        if entry.access_key is not None:
+        policy = self.settings.remediation.overridden(entry.remediation)
+        now = _access_keys.utc_now()
+        if entry.access_key is not None or (policy.keys_by_use and not new):
             keys = [] if new else (_access_keys.read(iam, name) or [])
-            if not new:
+            if not new and entry.access_key is not None:
                 retired = self.recover(iam, record, directory, "access_key", lambda: [k["AccessKeyId"] for k in keys])
                 keys = [key for key in keys if key["AccessKeyId"] not in retired]
+            if keys and entry.access_key is not False and policy.keys_by_use:
+                keys = self._retire_unused_keys(iam, record, entry, keys, policy, now)
             if entry.access_key:
+                rotate = entry.rotate_after_days
+                if rotate is None:
+                    rotate = policy.rotate_keys_after_days
                 prove = None
-                if not check_mode and entry.rotate_after_days is not None:
+                if not check_mode and rotate is not None:
                     # A rotated key replaces a working one: prove the new key works before the old one is retired.
                     prove = _partial_prove(self, user_arn)
                 outcome = _access_keys.ensure_one_active(
@@ -309,19 +328,22 @@ class Engine:
                     check_mode=check_mode,
                     user=name,
                     keys=keys,
-                    rotate_after_days=entry.rotate_after_days,
+                    rotate_after_days=rotate,
                     prove=prove,
                     destination=self.destination(directory, "access_key"),
                 )
-            else:
-                outcome = _access_keys.ensure_none(iam, check_mode=check_mode, user=name, keys=keys)
-            record.add("access_keys", outcome)
+                record.add("access_keys", outcome)
+            elif entry.access_key is False:
+                record.add("access_keys", _access_keys.ensure_none(iam, check_mode=check_mode, user=name, keys=keys))
 
-        if entry.console is not None:
+        console: bool | None = entry.console
+        if entry.console is not None or (policy.remove_console_unused_days and not new):
             profile = None if new else _login_profile.read(iam, name)
             if profile is not None and self.recover(iam, record, directory, "login_profile", lambda: ["login profile"]):
                 profile = None
             if entry.console:
+                if profile is not None:
+                    record.warnings += self._console_disuse(current, profile, kept=True, policy=policy, now=now)[1]
                 reset = entry.password_reset_required
                 if reset is None and new:
                     # A password created together with its user must be changed at the first sign-in.
@@ -340,9 +362,18 @@ class Engine:
                     sign_in_url=lambda: self.sign_in_url(user_arn),
                     destination=self.destination(directory, "login_profile"),
                 )
+                record.add("console", outcome)
+            elif entry.console is False:
+                record.add("console", _login_profile.ensure_absent(iam, check_mode=check_mode, current=profile))
             else:
-                outcome = _login_profile.ensure_absent(iam, check_mode=check_mode, current=profile)
-            record.add("console", outcome)
+                # Not managed by the entry: the remediation policy removes it when unused for too long.
+                action = self._console_disuse(current, profile, kept=False, policy=policy, now=now)[0]
+                console = profile is not None
+                if action is not None:
+                    outcome = _login_profile.ensure_absent(iam, check_mode=check_mode, current=profile)
+                    outcome.removed = [f"console password ({action.reason})"]
+                    record.add("console", outcome)
+                    console = False
 
         if entry.mfa is not None:
             devices = [] if new else _mfa.read(iam, name)
@@ -364,6 +395,10 @@ class Engine:
                 outcome = _mfa.ensure_none(iam, check_mode=check_mode, user_name=name, devices=devices)
             record.add("mfa", outcome)
 
+        mode = entry.require_mfa or self.settings.require_mfa
+        if mode not in (None, "off"):
+            self._require_mfa(iam, record, entry, mode, new=new, console=console)
+
         for aspect, kind, bodies in (
             ("ssh_public_keys", _ssh_key.SSH_KEY, entry.ssh_public_keys),
             ("signing_certificates", _signing_certificate.SIGNING_CERTIFICATE, entry.signing_certificates),
@@ -371,6 +406,90 @@ class Engine:
             if bodies:
                 outcome = _uploaded.ensure_bodies(kind, iam, check_mode=check_mode, user_name=name, bodies=bodies)
                 record.add(aspect, outcome)
+
+    # -- remediation --
+
+    def _retire_unused_keys(
+        self,
+        iam: IAM,
+        record: Record,
+        entry: Entry,
+        keys: list[dict[str, t.Any]],
+        policy: _hygiene.Policy,
+        now: t.Any,
+    ) -> list[dict[str, t.Any]]:
+        """Deactivate and delete the keys the policy finds unused; return the keys left (one GetAccessKeyLastUsed
+        per key whose last use decides something)."""
+        kept = (_access_keys.newest_active(keys) or {}).get("AccessKeyId") if entry.access_key else None
+        last_used = {
+            key_id: _hygiene.parse_time(iam.get_access_key_last_used(key_id).get("LastUsedDate"))
+            for key_id in _hygiene.keys_needing_last_use(keys, policy)
+        }
+        actions, warnings = _hygiene.key_actions(keys, last_used, kept, policy, now)
+        record.warnings += warnings
+        if not actions:
+            return keys
+        outcome, left = _access_keys.retire_for_disuse(
+            iam, check_mode=self.settings.check_mode, keys=keys, actions=actions
+        )
+        record.add("access_keys", outcome)
+        return left
+
+    @staticmethod
+    def _console_disuse(
+        user: dict[str, t.Any] | None,
+        profile: dict[str, t.Any] | None,
+        *,
+        kept: bool,
+        policy: _hygiene.Policy,
+        now: t.Any,
+    ) -> tuple[_hygiene.Action | None, list[str]]:
+        if user is None or profile is None or not profile.get("create_date"):
+            return None, []
+        action, warning = _hygiene.console_action(
+            _hygiene.parse_time(profile["create_date"]),
+            _hygiene.parse_time(user.get("password_last_used")),
+            kept=kept,
+            policy=policy,
+            now=now,
+        )
+        return action, [warning] if warning else []
+
+    def _require_mfa(
+        self, iam: IAM, record: Record, entry: Entry, mode: str, *, new: bool, console: bool | None
+    ) -> None:
+        """``require_mfa``: report a console user without MFA, or (deny) keep the MFA-required policy on it.
+
+        What the entry converged is taken as known; the rest is read (GetLoginProfile, ListMFADevices), and in deny
+        mode ListUserPolicies. A user created by this run is not read.
+        """
+        name, check_mode = entry.name, self.settings.check_mode
+        if console is None:
+            console = not new and iam.get_login_profile(name) is not None
+        mfa = entry.mfa
+        if mfa is None:
+            mfa = not new and bool(iam.list_mfa_devices(name))
+        verdict = _hygiene.mfa_verdict(mode, console=bool(console), mfa=bool(mfa))
+        if verdict is not None:
+            record.warnings.append(f"console access without MFA (require_mfa: {mode})")
+        if mode != "deny":
+            return
+        attached = not new and _hygiene.DENY_POLICY_NAME in iam.list_inline_policies(name)
+        wanted = verdict == "deny"
+        if attached == wanted:
+            return
+        if wanted:
+            if not check_mode:
+                iam.put_inline_policy(name, _hygiene.DENY_POLICY_NAME, _hygiene.DENY_DOCUMENT)
+            words = f"MFA required (inline policy {_hygiene.DENY_POLICY_NAME} denies all but MFA set-up)"
+        else:
+            if not check_mode:
+                iam.delete_inline_policy(name, _hygiene.DENY_POLICY_NAME)
+            words = f"MFA required policy removed ({'MFA enabled' if mfa else 'no console access'})"
+        record.add(
+            "require_mfa",
+            Outcome(before={"deny_without_mfa": attached}, after={"deny_without_mfa": wanted}, updated=[words]),
+        )
 
     def _absent(self, iam: IAM, entry: Entry, record: Record, directory: str) -> None:
         current = _user.read(iam, entry.name)
@@ -385,6 +504,34 @@ class Engine:
             record.before["credentials_directory"] = directory
 
     # -- the roster --
+
+    def find_unlisted(self, entries: list[Entry]) -> list[dict[str, t.Any]]:
+        """Users under ``owned_path`` that no entry names (ListUsers with the path as prefix, one call per page).
+
+        Only users whose path lies under the owned path are ever returned, whatever ListUsers answers.
+        """
+        owned = self.settings.owned_path
+        if not owned:
+            return []
+        named = {entry.name.lower() for entry in entries}
+        try:
+            found = IAM(self.client).list_users(path_prefix=owned)
+        except IAMError as exc:
+            raise ModuleFailure(f"owned_path: cannot list the users under {owned}: {exc}") from None
+        return sorted(
+            (
+                {
+                    "name": user["UserName"],
+                    "arn": user.get("Arn"),
+                    "path": user.get("Path", "/"),
+                    "create_date": _compare.iso8601(user.get("CreateDate")),
+                    "password_last_used": _compare.iso8601(user.get("PasswordLastUsed")),
+                }
+                for user in found
+                if user.get("Path", "/").startswith(owned) and user["UserName"].lower() not in named
+            ),
+            key=lambda user: user["name"].lower(),
+        )
 
     def converge(self, entries: list[Entry], progress: t.Callable[[Progress], None] | None = None) -> list[Record]:
         """Converge every entry, ``concurrency`` users at a time; report progress per batch and every few seconds.
@@ -508,6 +655,14 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "verify_timeout": {"type": "int", "default": 60},
     "report": {"type": "bool", "default": False},
     "account_label": {"type": "str"},
+    "remediation": {
+        "type": "dict",
+        # "key" in a name is not a secret here: day counts.
+        "options": {key: {"type": "int", "no_log": False} for key in _hygiene.POLICY_KEYS},
+    },
+    "require_mfa": {"type": "raw"},
+    "owned_path": {"type": "str"},
+    "offboard_unlisted": {"type": "bool", "default": False},
 }
 
 
@@ -525,7 +680,27 @@ def option_errors(params: dict[str, t.Any]) -> list[str]:
     issuer = params["mfa_issuer"]
     if not issuer or ":" in issuer:
         errors.append("mfa_issuer must be a non-empty name without ':'")
+    errors += _hygiene.policy_errors("remediation", params.get("remediation"), may_be_false=False)
+    try:
+        _hygiene.require_mfa_mode(params.get("require_mfa"))
+    except ValueError as exc:
+        errors.append(str(exc))
+    owned = params.get("owned_path")
+    if owned is not None:
+        errors += _validate.path("owned_path", owned)
+        if owned == "/":
+            errors.append("owned_path must not be '/': the roster would own every user of the account")
+    if params.get("offboard_unlisted") and not owned:
+        errors.append("offboard_unlisted needs owned_path: only users under a path the roster owns are offboarded")
     return errors
+
+
+def _require_mfa_or_none(value: t.Any) -> str | None:
+    """The roster-wide require_mfa mode (a bad value is reported by option_errors, before any AWS call)."""
+    try:
+        return _hygiene.require_mfa_mode(value)
+    except ValueError:
+        return None
 
 
 def settings_from(params: dict[str, t.Any], *, check_mode: bool, encrypt: _delivery.Encrypt | None = None) -> Settings:
@@ -538,19 +713,66 @@ def settings_from(params: dict[str, t.Any], *, check_mode: bool, encrypt: _deliv
         batch_size=params["batch_size"],
         progress_interval=params["progress_interval"],
         verify_timeout=params["verify_timeout"],
+        remediation=_hygiene.Policy.from_option(params.get("remediation")),
+        require_mfa=_require_mfa_or_none(params.get("require_mfa")),
+        owned_path=params.get("owned_path"),
+        offboard_unlisted=bool(params.get("offboard_unlisted")),
     )
 
 
+def run(
+    engine: Engine, entries: list[Entry], progress: t.Callable[[Progress], None] | None = None, *, vault: bool
+) -> tuple[list[Record], list[dict[str, t.Any]]]:
+    """One roster run: the entries, and the users under the owned path that no entry names.
+
+    Those are reported; with offboard_unlisted they are offboarded like ``state: absent`` entries, each only once
+    its credentials directory is found safe to remove (else it is reported with the reason and left alone).
+    """
+    settings = engine.settings
+    unlisted = engine.find_unlisted(entries)
+    extra = []
+    for user in unlisted:
+        user["offboarded"] = False
+        if not settings.offboard_unlisted:
+            continue
+        entry = Entry(name=user["name"], state="absent", unlisted=True)
+        if user_directory(settings.credentials_dir, entry.name) is None:
+            problems = [f"'{entry.name}' cannot name a directory under the credentials directory"]
+        else:
+            problems = destination_errors([entry], settings.credentials_dir, vault=vault)
+        if problems:
+            user["msg"] = "; ".join(problems)
+        else:
+            extra.append(entry)
+            user["offboarded"] = True
+    records = engine.converge(entries + extra, progress)
+    for user, record in zip((u for u in unlisted if u["offboarded"]), records[len(entries) :], strict=True):
+        user["offboarded"] = not record.failed
+        if record.failed:
+            user["msg"] = record.msg
+    return records, unlisted
+
+
 def result_of(
-    records: list[Record], settings: Settings, *, label: str | None, with_diff: bool, report: bool
+    records: list[Record],
+    settings: Settings,
+    *,
+    label: str | None,
+    with_diff: bool,
+    report: bool,
+    unlisted: list[dict[str, t.Any]] | None = None,
 ) -> dict[str, t.Any]:
     """iam_roster's result: one record per user, totals, the summary lines and, in diff mode, a diff per user."""
     users = [dict(record.result(), label=label) for record in records]
+    unlisted = unlisted or []
     result: dict[str, t.Any] = {
         "changed": any(_summary.touched(user) for user in users),
         "users": users,
         "totals": _summary.totals(users),
-        "summary": _summary.summary(users, settings.check_mode),
+        "summary": _summary.summary(users, settings.check_mode)
+        + _summary.unlisted(unlisted, settings.owned_path, settings.check_mode)
+        + _summary.warnings(users),
+        "unlisted": unlisted,
     }
     if with_diff:
         result["diff"] = [

@@ -19,6 +19,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _delivery,
+    _hygiene,
     _passwords,
     _signing_certificate,
     _ssh_key,
@@ -42,6 +43,8 @@ ENTRY_KEYS = (
     "mfa",
     "ssh_public_keys",
     "signing_certificates",
+    "remediation",
+    "require_mfa",
 )
 ACCESS_KEY_KEYS = ("rotate_after_days",)
 CONSOLE_KEYS = ("password_length", "password_reset_required")
@@ -71,6 +74,12 @@ class Entry:
     mfa: bool | None = None
     ssh_public_keys: list[str] | None = None
     signing_certificates: list[str] | None = None
+    # The entry's own remediation policy over the roster's (False: exempt), and require_mfa ("off": off; None:
+    # the roster's).
+    remediation: dict[str, t.Any] | bool | None = None
+    require_mfa: str | None = None
+    # A user found under the roster's owned path that no entry names (offboarded with offboard_unlisted).
+    unlisted: bool = False
 
     @property
     def present(self) -> bool:
@@ -156,6 +165,11 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
     errors += _console_errors(raw.get("console"))
     if raw.get("mfa") is not None and not _is_bool(raw["mfa"]):
         errors.append("mfa must be true or false")
+    errors += _hygiene.policy_errors("remediation", raw.get("remediation"), may_be_false=True)
+    try:
+        _hygiene.require_mfa_mode(raw.get("require_mfa"))
+    except ValueError as exc:
+        errors.append(str(exc))
     errors += _body_errors(raw.get("ssh_public_keys"), _ssh_key.SSH_KEY, "ssh_public_keys")
     errors += _body_errors(
         raw.get("signing_certificates"), _signing_certificate.SIGNING_CERTIFICATE, "signing_certificates"
@@ -220,6 +234,10 @@ def _entry(raw: dict[str, t.Any]) -> Entry:
         mfa=raw.get("mfa"),
         ssh_public_keys=raw.get("ssh_public_keys"),
         signing_certificates=raw.get("signing_certificates"),
+        remediation=raw.get("remediation"),
+        require_mfa=None
+        if raw.get("require_mfa") is None
+        else (_hygiene.require_mfa_mode(raw["require_mfa"]) or "off"),
     )
 
 
@@ -317,6 +335,8 @@ ENTRY_SPEC: dict[str, dict[str, t.Any]] = {
     "mfa": {"type": "bool"},
     "ssh_public_keys": {"type": "list", "elements": "str", "no_log": False},
     "signing_certificates": {"type": "list", "elements": "str"},
+    "remediation": {"type": "raw"},
+    "require_mfa": {"type": "raw"},
 }
 
 

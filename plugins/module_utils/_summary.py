@@ -112,6 +112,31 @@ def summary(users: list[dict[str, t.Any]], check_mode: bool) -> list[str]:
     return lines
 
 
+def unlisted(found: list[dict[str, t.Any]], owned_path: str | None, check_mode: bool) -> list[str]:
+    """Lines about the users under the owned path that no entry names (roster drift)."""
+    if not found:
+        return []
+    gone = [user for user in found if user.get("offboarded")]
+    lines = ["", f"{len(found)} user(s) under {owned_path} that the roster does not name:"]
+    for user in found:
+        if user.get("offboarded"):
+            what = "would be offboarded" if check_mode else "offboarded"
+        elif user.get("msg"):
+            what = f"left alone: {user['msg']}"
+        else:
+            what = "reported (offboard_unlisted offboards it)"
+        lines.append(f"- {user['name']} ({user.get('path')}): {what}")
+    if not gone and not any(user.get("msg") for user in found):
+        lines.append("Add them to the roster, or set offboard_unlisted to offboard them (try it with --check).")
+    return lines
+
+
+def warnings(users: list[dict[str, t.Any]]) -> list[str]:
+    """One line per warning a user's convergence raised (remediation kept or reported something, for example)."""
+    lines = [f"- {_who(user)}: {warning}" for user in users for warning in user.get("warnings") or []]
+    return ["", "Warnings:", *lines] if lines else []
+
+
 def report(users: list[dict[str, t.Any]], credentials_dir: str, now: datetime.datetime | None = None) -> str:
     """The Markdown report written next to the credentials."""
     now = now or datetime.datetime.now(datetime.UTC)
@@ -123,6 +148,7 @@ def report(users: list[dict[str, t.Any]], credentials_dir: str, now: datetime.da
             f"credentials are under `{credentials_dir}`. A run that changes nothing does not rewrite it.",
             "",
             *summary(users, check_mode=False),
+            *warnings(users),
             "",
             FILES_HELP,
         ]

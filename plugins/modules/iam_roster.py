@@ -70,6 +70,20 @@ options:
       - The issuer authenticator apps show next to the user's name for a new virtual MFA device.
     type: str
     default: AWS
+  offboard_unlisted:
+    description:
+      - Offboard the users O(owned_path) finds that no entry names, like C(state=absent) entries (every dependent
+        removed, their credentials directory too). Try it with C(--check) first.
+      - Only users whose path lies under O(owned_path) are ever touched; a user whose credentials directory holds
+        files this collection did not write is reported and left alone.
+    type: bool
+    default: false
+  owned_path:
+    description:
+      - An IAM path the roster owns, such as V(/people/). Users under it (C(ListUsers) with it as prefix, so
+        V(/people/contractors/) too) that no entry names are returned in RV(unlisted) and listed in the summary;
+        with O(offboard_unlisted) they are offboarded. V(/) is refused.
+    type: str
   progress_interval:
     description:
       - Seconds between progress lines while users are being converged.
@@ -80,6 +94,48 @@ options:
       - Write C(onboarding-report.md) (mode 0600) into O(credentials_dir) when the run changed something.
     type: bool
     default: false
+  remediation:
+    description:
+      - Credential hygiene for every user of the roster, carried out by the run and previewed with C(--check); each
+        action is in the user's record and the summary (C(changed), C(removed), C(warnings)).
+      - A credential never used counts from its creation. An entry that asks for a credential (C(access_key),
+        C(console) true) keeps it; the disuse policies then only warn about it, and retire every other credential
+        of a roster user (those of entries that do not manage them, and keys beyond the one an entry keeps).
+      - Each key is a number of days; unset or V(0) is off. An entry's O(users[].remediation) overrides these.
+      - Reads - one C(GetAccessKeyLastUsed) per key whose last use decides something, C(ListAccessKeys) for
+        entries that do not manage keys, C(GetLoginProfile) for entries that do not manage console access.
+    type: dict
+    suboptions:
+      rotate_keys_after_days:
+        description:
+          - Rotate an entry's access key when it is this old (the entry's own C(access_key.rotate_after_days) wins);
+            the new key is proven with STS and delivered before the old one is deactivated.
+            CIS AWS Foundations 1.14 and AWS Config access-keys-rotated use 90.
+        type: int
+      deactivate_keys_unused_days:
+        description:
+          - Deactivate an active key unused (or, never used, created) this many days ago. CIS 1.12 uses 45.
+        type: int
+      delete_keys_inactive_days:
+        description:
+          - Delete an inactive key once it has been inactive this many days. IAM does not record when a key was
+            deactivated; it counts as inactive for N days once unused for O(remediation.deactivate_keys_unused_days)
+            + N days (N days without that policy).
+        type: int
+      remove_console_unused_days:
+        description:
+          - Remove a console password unused (or, never used, created) this many days ago.
+        type: int
+  require_mfa:
+    description:
+      - Console users without an MFA device. V(true) or V(report) warns about each (C(warnings), the summary);
+        V(deny) also puts the inline policy C(techsquawks-iam-require-mfa) on the user, which denies everything but
+        setting up MFA and changing the password until the user signs in with MFA, and removes it once the user has
+        an MFA device (or no console access). V(false) (default) checks nothing. CIS 1.10; AWS Config
+        mfa-enabled-for-iam-console-access.
+      - Costs C(GetLoginProfile) and C(ListMFADevices) where the entry does not manage them, and in V(deny) mode
+        C(ListUserPolicies).
+    type: raw
   users:
     description:
       - The roster, one entry per IAM user. Names are case-insensitive in IAM, so each may appear once.
@@ -145,6 +201,15 @@ options:
         description: X.509 signing certificates (PEM) the user must have. Others are kept.
         type: list
         elements: str
+      remediation:
+        description:
+          - This user's own remediation policy, its keys over those of O(remediation) (same keys; V(0) turns one
+            off for this user). V(false) exempts the user from O(remediation) altogether.
+        type: raw
+      require_mfa:
+        description:
+          - Overrides O(require_mfa) for this user (V(false), V(true) or V(report), V(deny)).
+        type: raw
   vault_id:
     description:
       - Encrypt every new secret with ansible-vault, with this vault id (C(label@password-file), as for
@@ -192,6 +257,28 @@ EXAMPLES = r"""
 - name: Show what the run did
   ansible.builtin.debug:
     msg: "{{ roster.summary }}"
+
+- name: Audit and remediate - preview with --check first
+  techsquawks.iam.iam_roster:
+    credentials_dir: /srv/iam-credentials
+    owned_path: /people/
+    offboard_unlisted: true
+    require_mfa: deny
+    remediation:
+      rotate_keys_after_days: 90
+      deactivate_keys_unused_days: 45
+      delete_keys_inactive_days: 30
+      remove_console_unused_days: 90
+    users:
+      - name: alice
+        path: /people/
+        access_key: true
+        console: true
+        mfa: true
+      - name: build-bot
+        path: /people/
+        remediation: {deactivate_keys_unused_days: 0}
+        require_mfa: false
 
 - name: The same with secrets encrypted by ansible-vault, in another account through a role
   techsquawks.iam.iam_roster:
@@ -245,6 +332,9 @@ users:
       description: Warnings about this user.
       type: list
       elements: str
+    unlisted:
+      description: Whether the user was offboarded as one O(owned_path) found and no entry names.
+      type: bool
     failed:
       description: Whether converging this user failed.
       type: bool
@@ -267,6 +357,35 @@ users:
         - /srv/iam-credentials/alice/mfa.json
       directory: /srv/iam-credentials/alice
       failed: false
+unlisted:
+  description: The users under O(owned_path) that no entry names (empty without O(owned_path)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user's name.
+      type: str
+    arn:
+      description: The user's ARN.
+      type: str
+    path:
+      description: The user's path.
+      type: str
+    create_date:
+      description: When the user was created.
+      type: str
+    password_last_used:
+      description: When the user last signed in to the console (null if never or unknown).
+      type: str
+    offboarded:
+      description: Whether the run offboarded it (would have, in check mode).
+      type: bool
+    msg:
+      description: Why an unlisted user was left alone although O(offboard_unlisted) is set.
+      type: str
+  sample:
+    - {name: carol, arn: "arn:aws:iam::123456789012:user/people/carol", path: /people/, offboarded: false}
 totals:
   description: How many users, changed, unchanged and failed.
   returned: always
@@ -299,14 +418,19 @@ def run(module: IAMModule, entries: list[_roster.Entry]) -> dict[str, t.Any]:
     except AWSConnectionError as exc:
         module.fail_json(msg=str(exc))
     try:
-        records = engine.converge(entries)
+        records, unlisted = _roster.run(engine, entries, vault=False)
     except ModuleFailure as exc:
         module.fail_json(msg=str(exc))
     for record in records:
         for warning in record.warnings:
             module.warn(f"{record.name}: {warning}")
     return _roster.result_of(
-        records, settings, label=params["account_label"], with_diff=module._diff, report=params["report"]
+        records,
+        settings,
+        label=params["account_label"],
+        with_diff=module._diff,
+        report=params["report"],
+        unlisted=unlisted,
     )
 
 
