@@ -11,7 +11,7 @@ FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: all test lint unit integration test-faults sanity ansible-lint build demo bench clean
+.PHONY: all test lint unit integration chromium test-faults sanity ansible-lint build demo bench clean
 
 all: test
 
@@ -36,8 +36,12 @@ lint: $(STAMP)
 unit: $(STAMP) $(LINK)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/unit
 
-integration: $(STAMP) $(LINK)
+integration: $(STAMP) $(LINK) chromium
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/integration $(addprefix --ignore=,$(FAULT_TESTS))
+
+# Headless Chromium renders the audit report's HTML page in tests/integration/test_audit.py (Debian's package, as root).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
 # -rP prints what the passing tests recorded (throttled answers and retries, read counts).
 test-faults: $(STAMP) $(LINK)
