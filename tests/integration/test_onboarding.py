@@ -527,3 +527,33 @@ def test_diff_shows_one_readable_before_after_per_changed_user(ansible_playbook,
     assert re.search(r"\+  - access_key_id: AKIA\w+\n\+    status: Active", result.stdout)
     secret = credentials_in(tmp_path / "alice" / "credentials", "alice")[1]
     assert secret not in result.output
+
+
+def test_drift_and_require_mfa_are_previewed_then_remediated_through_the_role(ansible_playbook, iam, tmp_path):
+    """Roster drift under the owned path and require_mfa: deny, through playbooks/onboard.yml: --check first."""
+    creds = tmp_path / "credentials"
+    for name, path in (("stale", "/people/"), ("kept", "/people/"), ("elsewhere", "/services/")):
+        iam.create_user(UserName=name, Path=path)
+    iam.create_login_profile(UserName="kept", Password="Aa1!" + "x" * 16)
+    extra = {
+        "onboarding_users": [{"name": "kept", "path": "/people/", "require_mfa": "deny"}],
+        "onboarding_credentials_dir": str(creds),
+        "onboarding_owned_path": "/people/",
+        "onboarding_offboard_unlisted": True,
+    }
+
+    preview = ansible_playbook(ONBOARD, "--check", extra_vars=extra)
+    assert preview.mutating_calls == []
+    assert "- stale (/people/): would be offboarded" in preview.stdout
+    assert "MFA required (inline policy techsquawks-iam-require-mfa" in preview.stdout
+    assert user_names(iam) == {"stale", "kept", "elsewhere"}
+
+    applied = ansible_playbook(ONBOARD, extra_vars=extra)
+    assert "- stale (/people/): offboarded" in applied.stdout
+    assert "console access without MFA (require_mfa: deny)" in applied.stdout
+    assert user_names(iam) == {"kept", "elsewhere"}
+    assert iam.list_user_policies(UserName="kept")["PolicyNames"] == ["techsquawks-iam-require-mfa"]
+
+    again = ansible_playbook(ONBOARD, extra_vars=extra)
+    assert again.mutating_calls == []
+    assert total(again, "changed") == 0
