@@ -329,7 +329,7 @@ def build_hosts(
     settings: HostSettings,
     caller: str | None = None,
 ) -> tuple[dict[str, dict[str, t.Any]], list[str]]:
-    """Host vars per host name, and warnings. ``caller`` is the plugin's own account (None: not checked).
+    """Host vars per host name (in name order), and warnings. ``caller`` is the plugin's own account (None: unchecked).
 
     The management account host takes no role unless ``management_account_role``: it is reached with the
     plugin's own credentials, which must then belong to the management account itself.
@@ -370,7 +370,8 @@ def build_hosts(
         if settings.profile:
             hostvars["aws_profile"] = settings.profile
         hosts[names[account["id"]]] = hostvars
-    return hosts, warnings
+    # In name order, so that --graph, --limit ranges and AWX's slices are stable and readable.
+    return dict(sorted(hosts.items())), warnings
 
 
 def needs_caller_check(
