@@ -253,3 +253,34 @@ def test_a_relative_report_dir_is_under_the_directory_ansible_playbook_runs_in(
 
     assert (workdir / relative / "iam-audit.md").is_file()
     assert f"Markdown: {workdir / relative / 'iam-audit.md'}" in result.stdout
+
+
+def test_check_mode_writes_no_report_and_the_audit_variables_reach_the_audit(ansible_playbook, iam, moto, tmp_path):
+    iam.create_user(UserName="alice")
+    iam.create_login_profile(UserName="alice", Password=f"Pw-{secrets.token_urlsafe(18)}")
+    iam.create_access_key(UserName="alice")
+    reports = tmp_path / "reports"
+    hosts = inventory(tmp_path, moto.endpoint)
+    audit_vars = {
+        "audit_report_dir": str(reports),
+        "audit_controls": ["console_mfa", "multiple_active_keys"],
+        "audit_thresholds": {"access_key_max_age_days": 30, "unused_credentials_days": 20},
+        "audit_max_report_age": 1,
+    }
+
+    checked = ansible_playbook(AUDIT, "-i", str(hosts), "--check", "--diff", extra_vars=audit_vars)
+
+    assert not reports.exists()
+    assert "changed: [main -> localhost]" in checked.stdout
+    assert "+# IAM credential audit" in checked.stdout  # the Markdown report's diff
+
+    ansible_playbook(AUDIT, "-i", str(hosts), extra_vars=audit_vars)
+
+    markdown = (reports / "iam-audit.md").read_text()
+    findings = section(markdown, "## main").split("### Findings")[1].split("### Users")[0]
+    controls = set(re.findall(r"^\| \S+ +\| \S+ +\| (\w+) +\|", findings, re.MULTILINE))
+    assert controls == {"Control", "console_mfa"}  # no password_policy, no unused_initial_access_key finding
+    assert (
+        "the dashed line is the rotation limit (30 days), the dotted one the unused limit (20 days)"
+        in (reports / "iam-audit.html").read_text()
+    )
