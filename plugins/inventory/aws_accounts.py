@@ -29,7 +29,7 @@ options:
     description: The name of this plugin; marks the file as its configuration.
     required: true
     type: str
-    choices: [techsquawks.iam.aws_accounts, aws_accounts]
+    choices: [techsquawks.iam.aws_accounts]
   access_key:
     description:
       - AWS access key ID of the credentials the plugin lists the organization with.
@@ -147,6 +147,7 @@ options:
     description:
       - The session name of the assumed roles (shown in CloudTrail), given to hosts as C(aws_role_session_name).
         When not set, modules use their own default (C(techsquawks-iam)).
+      - Also the session name of O(role_arn), whose default is C(techsquawks-iam-inventory).
     type: str
   secret_key:
     description:
