@@ -57,7 +57,7 @@ def test_inactive_key_is_deleted_only_after_the_deactivation_threshold_plus_the_
     assert policy.delete_after() == 75
     keys = [key("A", "Inactive", age=200), key("B", "Inactive", age=200)]
     used = {"A": NOW - 75 * DAY, "B": NOW - 74 * DAY}
-    actions, _ = _hygiene.key_actions(keys, used, None, policy, NOW)
+    actions = _hygiene.key_actions(keys, used, None, policy, NOW)[0]
     assert [(a.key_id, a.action) for a in actions] == [("A", "delete")]
     # Without a deactivation policy, the inactive days count from the last use.
     assert _hygiene.Policy(delete_keys_inactive_days=30).delete_after() == 30
