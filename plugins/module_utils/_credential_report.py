@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import concurrent.futures
 import csv
 import dataclasses
 import datetime
@@ -90,6 +91,8 @@ THRESHOLDS: dict[str, tuple[int, int, int]] = {
 DEFAULT_MAX_REPORT_AGE = 4  # hours: AWS makes a new report at most every 4 hours anyway
 DEFAULT_WAIT_TIMEOUT = 300
 PATH_PREFIX_MAX = 512
+# Users whose keys are listed at once (botocore clients are thread-safe; _aws keeps 32 connections per client).
+JOIN_WORKERS = 8
 
 # -- controls ---------------------------------------------------------------------------------------
 
@@ -558,17 +561,26 @@ def _absent_is_empty(call: t.Callable[[], t.Any], empty: t.Any) -> t.Any:
         raise
 
 
-def join_access_keys(iam: IAM, rows: list[Row], last_used: str) -> None:
-    """Key IDs (ListAccessKeys, only for users the report says have a key) and last use, into the rows."""
-    for row in rows:
-        if row["root"] or not key_slots(row):
-            continue  # the root user's keys are listed only to the root user itself
-        keys = _absent_is_empty(lambda row=row: iam.list_access_keys(row["user"]), [])
-        for slot, key in sorted(match_key_slots(row, keys).items()):
-            row[f"access_key_{slot}_id"] = key["AccessKeyId"]
-            if wants_last_used(row, slot, last_used):
-                used = _absent_is_empty(lambda key=key: iam.get_access_key_last_used(key["AccessKeyId"]), {})
-                merge_last_used(row, slot, used)
+def _join_user(iam: IAM, row: Row, last_used: str) -> None:
+    keys = _absent_is_empty(lambda: iam.list_access_keys(row["user"]), [])
+    for slot, key in sorted(match_key_slots(row, keys).items()):
+        row[f"access_key_{slot}_id"] = key["AccessKeyId"]
+        if wants_last_used(row, slot, last_used):
+            used = _absent_is_empty(lambda key=key: iam.get_access_key_last_used(key["AccessKeyId"]), {})
+            merge_last_used(row, slot, used)
+
+
+def join_access_keys(iam: IAM, rows: list[Row], last_used: str, workers: int = JOIN_WORKERS) -> None:
+    """Key IDs (ListAccessKeys, only for users the report says have a key) and last use, into the rows.
+
+    Users are joined ``workers`` at a time (each row is written by one thread only); botocore's retries absorb
+    the throttling of a large account.
+    """
+    # The root user's keys are listed only to the root user itself.
+    with_keys = [row for row in rows if not row["root"] and key_slots(row)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(with_keys) or 1))) as pool:
+        for done in [pool.submit(_join_user, iam, row, last_used) for row in with_keys]:
+            done.result()
 
 
 def join_policies(iam: IAM, rows: list[Row]) -> None:
@@ -694,12 +706,12 @@ def check_user_attached_policies(row: Row, thresholds: dict[str, int], now: date
     attached, inline = row.get("attached_policies") or [], row.get("inline_policies") or []
     if row["root"] or not (attached or inline):
         return []
-    parts = []
-    if attached:
-        parts.append(f"{len(attached)} attached ({', '.join(attached)})")
-    if inline:
-        parts.append(f"{len(inline)} inline ({', '.join(inline)})")
-    return [_finding(USER_ATTACHED_POLICIES, row, f"{' and '.join(parts)} policies on the user (limit 0)")]
+    parts = [
+        f"{len(names)} {kind} {'policy' if len(names) == 1 else 'policies'} ({', '.join(names)})"
+        for kind, names in (("attached", attached), ("inline", inline))
+        if names
+    ]
+    return [_finding(USER_ATTACHED_POLICIES, row, f"{' and '.join(parts)} on the user, not its groups (limit 0)")]
 
 
 # GetAccountPasswordPolicy's fields, every one present in the result (AWS omits an unset MaxPasswordAge and

@@ -326,9 +326,12 @@ def test_user_attached_policies_counts_managed_and_inline_policies():
     [finding] = cr.check_user_attached_policies(record, DEFAULTS, NOW)
 
     assert finding.evidence == (
-        "1 attached (arn:aws:iam::aws:policy/ReadOnlyAccess) and 1 inline (s3) policies on the user (limit 0)"
+        "1 attached policy (arn:aws:iam::aws:policy/ReadOnlyAccess) and 1 inline policy (s3) on the user, "
+        "not its groups (limit 0)"
     )
     assert finding.rule.security_hub == "IAM.2"
+    [two] = cr.check_user_attached_policies(dict(row("certuser"), attached_policies=["a", "b"]), DEFAULTS, NOW)
+    assert two.evidence == "2 attached policies (a, b) on the user, not its groups (limit 0)"
     assert (
         cr.check_user_attached_policies(dict(row("certuser"), attached_policies=[], inline_policies=[]), DEFAULTS, NOW)
         == []
@@ -904,3 +907,19 @@ def test_the_root_row_is_never_joined():
         cr.join_access_keys(IAM(client), [root], "always")
 
     assert root["access_key_1_id"] is None
+
+
+def test_many_users_are_joined_concurrently_each_with_its_own_keys(aws, iam_client, api_calls):
+    expected = {}
+    for index in range(20):
+        name = f"user{index:02d}"
+        iam_client.create_user(UserName=name)
+        expected[name] = iam_client.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+    iam_client.generate_credential_report()
+    joined = cr.parse_report(cr.report_text(iam_client.get_credential_report()["Content"]))
+    api_calls.clear()
+
+    cr.join_access_keys(IAM(new_client()), joined, "never", workers=4)
+
+    assert {item["user"]: item["access_key_1_id"] for item in joined} == expected
+    assert sorted(params["UserName"] for name, params in api_calls.sent if name == "ListAccessKeys") == sorted(expected)
