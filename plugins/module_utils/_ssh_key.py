@@ -139,7 +139,7 @@ def _parse_pem(label: str, text: str) -> ParsedKey:
 def parse_public_key(text: str) -> ParsedKey:
     """Parse an OpenSSH ``ssh-rsa`` one-line key or an RSA PEM public key; raise InvalidKey explaining why not."""
     text = text.strip()
-    if "PRIVATE KEY" in text:
+    if "-----BEGIN" in text and "PRIVATE KEY-----" in text:
         raise InvalidKey("it is a private key; give the public key (ssh-keygen -y -f <private key file>)")
     pem = _PEM_RE.match(text)
     if pem:
