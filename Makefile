@@ -11,7 +11,7 @@ FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: all test lint unit integration chromium test-faults sanity ansible-lint build demo bench clean
+.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint build demo bench clean
 
 all: test
 
@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-unit: $(STAMP) $(LINK)
+unit: $(STAMP) $(LINK) age
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/unit
 
 integration: $(STAMP) $(LINK) chromium
@@ -42,6 +42,10 @@ integration: $(STAMP) $(LINK) chromium
 # Headless Chromium renders the audit report's HTML page in tests/integration/test_audit.py (Debian's package, as root).
 chromium:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+
+# The age CLI decrypts a delivered file as its person would in tests/unit/plugins/module_utils/test_age.py (Debian's package, as root).
+age:
+	command -v age >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends age)
 
 # -rP prints what the passing tests recorded (throttled answers and retries, read counts).
 test-faults: $(STAMP) $(LINK)

@@ -411,7 +411,10 @@ def _mfa_content(payload: dict[str, str], file_format: str, _existing: str | Non
     if file_format == "text":
         return payload["otpauth_uri"] + "\n"
     fields = ("base32_seed", "otpauth_uri", "serial_number", "user_name")
-    return render_json({name: payload[name] for name in fields})
+    values = {name: payload[name] for name in fields}
+    if "qr_png_base64" in payload:  # qr_code=true: the URI's QR code, a base64 PNG (see _qr); JSON format only
+        values["qr_png_base64"] = payload["qr_png_base64"]
+    return render_json(values)
 
 
 # kind -> (render, formats): the first format is the default.
