@@ -112,7 +112,10 @@ class ActionModule(ActionBase):
         entries, errors = _roster_input.parse_entries(params["users"], settings.credentials_dir)
         errors = _roster.option_errors(params) + errors
         vault = bool(params["vault_id"] or params["vault_password_file"])
-        errors += _roster_input.destination_errors(entries, settings.credentials_dir, vault=vault) if not errors else []
+        if not errors:
+            errors += _roster_input.destination_errors(
+                entries, settings.credentials_dir, vault=vault, deliver_to=settings.deliver_to
+            )
         if errors:
             return {"failed": True, "msg": "Invalid input: " + "; ".join(errors), "invalid_options": errors}
         if vault:

@@ -26,6 +26,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _aws,
     _compare,
     _delivery,
+    _destinations,
     _hygiene,
     _login_profile,
     _mfa,
@@ -45,7 +46,6 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._roster_input impo
     ENTRY_SPEC,
     FILES,
     REPORT_FILE,
-    VAULT_SUFFIX,
     Entry,
     destination_errors,
     preflight,
@@ -152,6 +152,8 @@ class Settings:
     progress_interval: float = PROGRESS_INTERVAL
     verify_timeout: int = 60
     remediation: _hygiene.Policy = dataclasses.field(default_factory=_hygiene.Policy)
+    # Where new secrets go unless an entry says otherwise (normalized deliver_to); None: the user's directory.
+    deliver_to: dict[str, t.Any] | None = None
     require_mfa: str | None = None
     # Users under this path that no entry names are reported, and offboarded with offboard_unlisted.
     owned_path: str | None = None
@@ -187,6 +189,7 @@ class Engine:
         self.password_rules = _Once(lambda: _passwords.rules_from_policy(reader.get_password_policy()))
         self.caller = _Once(lambda: get_caller_identity(self._sts()))
         self._aliases = _Once(reader.list_account_aliases)
+        self._lock, self._clients = threading.Lock(), {}
 
     # -- shared reads --
 
@@ -208,12 +211,34 @@ class Engine:
 
     # -- one user --
 
-    def destination(self, directory: str, kind: str) -> _delivery.Destination:
-        name = FILES[kind] + (VAULT_SUFFIX if self.settings.encrypt else "")
-        # The user's own files: replaced whole, in a private directory of ours.
-        path = os.path.join(directory, name)
-        return _delivery.Destination(
-            path, kind, encrypt=self.settings.encrypt, private_parent=True, merge=False, journal=True
+    def aws_client(self, service: str) -> t.Any:
+        """A client of another service (Secrets Manager, SSM) on the run's session, built once."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = _aws.create_client(self._session, service, self.connection)
+            return self._clients[service]
+
+    def deliver_to(self, entry: Entry) -> dict[str, t.Any]:
+        return entry.deliver_to or self.settings.deliver_to or _destinations.normalized({"type": "file"})
+
+    def destination(
+        self, entry: Entry, directory: str, kind: str, user_arn: str | None, service: str | None = None
+    ) -> t.Any:
+        """Where the entry's new secret of ``kind`` goes: a file of the user's own directory (replaced whole, in
+        a private directory of ours; ansible-vault or age encrypted), or Secrets Manager / SSM. The write-ahead
+        record always lives in the user's directory."""
+        return _destinations.sink(
+            self.deliver_to(entry),
+            kind=kind,
+            user_name=entry.name,
+            user_arn=user_arn,
+            clients=self.aws_client,
+            path=os.path.join(directory, FILES[kind]),
+            encrypt=self.settings.encrypt,
+            private_parent=True,
+            merge=False,
+            journal_dir=directory,
+            service=service,
         )
 
     def recover(self, iam: IAM, record: Record, directory: str, kind: str, held: t.Callable[[], list[str]]) -> set[str]:
@@ -330,7 +355,7 @@ class Engine:
                     keys=keys,
                     rotate_after_days=rotate,
                     prove=prove,
-                    destination=self.destination(directory, "access_key"),
+                    destination=self.destination(entry, directory, "access_key", user_arn),
                 )
                 record.add("access_keys", outcome)
             elif entry.access_key is False:
@@ -360,7 +385,7 @@ class Engine:
                     update_password="on_create",  # noqa: S106 - an option value, not a password
                     rules=self.password_rules,
                     sign_in_url=lambda: self.sign_in_url(user_arn),
-                    destination=self.destination(directory, "login_profile"),
+                    destination=self.destination(entry, directory, "login_profile", user_arn),
                 )
                 record.add("console", outcome)
             elif entry.console is False:
@@ -389,7 +414,7 @@ class Engine:
                     name=None,
                     issuer=self.settings.mfa_issuer,
                     devices=devices,
-                    destination=self.destination(directory, "mfa"),
+                    destination=self.destination(entry, directory, "mfa", user_arn),
                 )
             else:
                 outcome = _mfa.ensure_none(iam, check_mode=check_mode, user_name=name, devices=devices)
@@ -497,6 +522,13 @@ class Engine:
             record.account = (current.get("arn") or "::::").split(":")[4] or None
         outcome = _user.ensure_absent(iam, check_mode=self.settings.check_mode, current=current, force=True)
         record.add("user", _user_view(outcome))
+        deliver_to = self.deliver_to(entry)
+        if _destinations.stored(deliver_to):
+            # The secrets of credentials that no longer exist: deleted where the roster delivered them.
+            for kind in FILES:
+                sink = self.destination(entry, directory, kind, None)
+                if sink.remove(check_mode=self.settings.check_mode):
+                    record.removed.append(f"{_LABELS[kind]} secret {sink.describe().get('name')}")
         # The user's keys, password and MFA device no longer exist, so its files hold only dead secrets.
         if remove_directory(directory, check_mode=self.settings.check_mode):
             record.removed.append("credentials directory")
@@ -663,6 +695,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "require_mfa": {"type": "raw"},
     "owned_path": {"type": "str"},
     "offboard_unlisted": {"type": "bool", "default": False},
+    "deliver_to": {"type": "dict", "options": _destinations.SPEC},
 }
 
 
@@ -681,6 +714,9 @@ def option_errors(params: dict[str, t.Any]) -> list[str]:
     if not issuer or ":" in issuer:
         errors.append("mfa_issuer must be a non-empty name without ':'")
     errors += _hygiene.policy_errors("remediation", params.get("remediation"), may_be_false=False)
+    errors += _destinations.errors(
+        "deliver_to", params.get("deliver_to"), kinds=("access_key", "login_profile", "mfa"), roster=True
+    )
     try:
         _hygiene.require_mfa_mode(params.get("require_mfa"))
     except ValueError as exc:
@@ -714,6 +750,7 @@ def settings_from(params: dict[str, t.Any], *, check_mode: bool, encrypt: _deliv
         progress_interval=params["progress_interval"],
         verify_timeout=params["verify_timeout"],
         remediation=_hygiene.Policy.from_option(params.get("remediation")),
+        deliver_to=_destinations.normalized(params.get("deliver_to")),
         require_mfa=_require_mfa_or_none(params.get("require_mfa")),
         owned_path=params.get("owned_path"),
         offboard_unlisted=bool(params.get("offboard_unlisted")),
@@ -739,7 +776,9 @@ def run(
         if user_directory(settings.credentials_dir, entry.name) is None:
             problems = [f"'{entry.name}' cannot name a directory under the credentials directory"]
         else:
-            problems = destination_errors([entry], settings.credentials_dir, vault=vault)
+            problems = destination_errors(
+                [entry], settings.credentials_dir, vault=vault, deliver_to=settings.deliver_to
+            )
         if problems:
             user["msg"] = "; ".join(problems)
         else:

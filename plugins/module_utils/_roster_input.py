@@ -19,6 +19,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _delivery,
+    _destinations,
     _hygiene,
     _passwords,
     _signing_certificate,
@@ -45,6 +46,7 @@ ENTRY_KEYS = (
     "signing_certificates",
     "remediation",
     "require_mfa",
+    "deliver_to",
 )
 ACCESS_KEY_KEYS = ("rotate_after_days",)
 CONSOLE_KEYS = ("password_length", "password_reset_required")
@@ -80,6 +82,8 @@ class Entry:
     require_mfa: str | None = None
     # A user found under the roster's owned path that no entry names (offboarded with offboard_unlisted).
     unlisted: bool = False
+    # Where this user's new secrets go (normalized ``deliver_to``); None: the roster's default.
+    deliver_to: dict[str, t.Any] | None = None
 
     @property
     def present(self) -> bool:
@@ -166,6 +170,7 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
     if raw.get("mfa") is not None and not _is_bool(raw["mfa"]):
         errors.append("mfa must be true or false")
     errors += _hygiene.policy_errors("remediation", raw.get("remediation"), may_be_false=True)
+    errors += _destinations.errors("deliver_to", raw.get("deliver_to"), kinds=_entry_kinds(raw), roster=True)
     try:
         _hygiene.require_mfa_mode(raw.get("require_mfa"))
     except ValueError as exc:
@@ -175,6 +180,12 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
         raw.get("signing_certificates"), _signing_certificate.SIGNING_CERTIFICATE, "signing_certificates"
     )
     return errors
+
+
+def _entry_kinds(raw: dict[str, t.Any]) -> list[str]:
+    """The kinds of secret an entry (not yet checked) may have delivered."""
+    wanted = {"access_key": raw.get("access_key"), "login_profile": raw.get("console"), "mfa": raw.get("mfa")}
+    return [kind for kind, on in wanted.items() if on not in (None, False)]
 
 
 def _access_key_errors(value: t.Any, name: str) -> list[str]:
@@ -235,6 +246,7 @@ def _entry(raw: dict[str, t.Any]) -> Entry:
         ssh_public_keys=raw.get("ssh_public_keys"),
         signing_certificates=raw.get("signing_certificates"),
         remediation=raw.get("remediation"),
+        deliver_to=_destinations.normalized(raw.get("deliver_to")),
         require_mfa=None
         if raw.get("require_mfa") is None
         else (_hygiene.require_mfa_mode(raw["require_mfa"]) or "off"),
@@ -251,10 +263,23 @@ def _own_file(name: str) -> bool:
     """Whether ``name`` is a file the engine writes into a user's directory."""
     ours = set(FILES.values())
     transient = name.startswith((".tmp-secret-", _delivery.JOURNAL_PREFIX))
-    return name in ours or name.removesuffix(VAULT_SUFFIX) in ours or transient
+    plain = name.removesuffix(VAULT_SUFFIX).removesuffix(_destinations.AGE_SUFFIX)
+    return name in ours or plain in ours or transient
 
 
-def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[str]:
+def secret_file_name(kind: str, deliver_to: dict[str, t.Any] | None, *, vault: bool) -> str | None:
+    """The file of a user's directory a secret of ``kind`` goes to (None when it goes to AWS)."""
+    kind_of = (deliver_to or {}).get("type") or "file"
+    if kind_of == "age":
+        return FILES[kind] + _destinations.AGE_SUFFIX
+    if kind_of == "file":
+        return FILES[kind] + (VAULT_SUFFIX if vault else "")
+    return None
+
+
+def destination_errors(
+    entries: list[Entry], root: str, *, vault: bool, deliver_to: dict[str, t.Any] | None = None
+) -> list[str]:
     """What on disk would make an entry's secrets unsafe to write or its directory unsafe to remove.
 
     Checked before any AWS call, so that no credential is issued that could not be delivered.
@@ -265,9 +290,16 @@ def destination_errors(entries: list[Entry], root: str, *, vault: bool) -> list[
         if directory is None:
             continue  # parse_entries refused it
         problems = _delivery.directory_errors(directory)
+        where = entry.deliver_to or deliver_to
+        if _destinations.stored(where):
+            # Names AWS would refuse (a user name with characters it does not allow) are found now.
+            problems += _destinations.name_errors("deliver_to", where, where["type"], entry.name)
         if not problems and entry.present:
             for kind in _secret_kinds(entry):
-                path = os.path.join(directory, FILES[kind] + (VAULT_SUFFIX if vault else ""))
+                name = secret_file_name(kind, where, vault=vault)
+                if name is None:
+                    continue
+                path = os.path.join(directory, name)
                 # The user's directory itself is checked above, and made private when delivering.
                 problems += _delivery.check_destination(path, parent=False)
         elif not problems and os.path.isdir(directory):
@@ -337,6 +369,7 @@ ENTRY_SPEC: dict[str, dict[str, t.Any]] = {
     "signing_certificates": {"type": "list", "elements": "str"},
     "remediation": {"type": "raw"},
     "require_mfa": {"type": "raw"},
+    "deliver_to": {"type": "dict", "no_log": False},
 }
 
 

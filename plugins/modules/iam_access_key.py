@@ -102,6 +102,7 @@ options:
 extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
+  - techsquawks.iam.deliver_to
 notes:
   - The secret is never part of the diff, of warnings or of error messages. When it is returned in the
     result, set C(no_log) on the task, or use O(secret_file) instead.
@@ -161,6 +162,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+delivered:
+  description: Where this run delivered the new secret (with O(deliver_to)); a reference, never the secret.
+  returned: when this run delivered a secret to O(deliver_to)
+  type: dict
+  sample:
+    type: secretsmanager
+    name: iam/alice/access-key
+    arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/access-key-AbCdEf"
 access_key:
   description:
     - The key the task is about, after the task (predicted in check mode, where a new key has no ID yet).
@@ -215,7 +224,13 @@ retired_keys:
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _access_keys, _delivery, _outcome, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils import (
+    _access_keys,
+    _delivery,
+    _destinations,
+    _outcome,
+    _validate,
+)
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
 # botocore accessKeyIdType: 16 to 128 word characters.
@@ -255,9 +270,7 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             iam, check_mode=check_mode, keys=keys, current=current, active=params["active"]
         )
     else:
-        destination = None
-        if params["secret_file"]:
-            destination = _delivery.Destination(params["secret_file"], "access_key", params["secret_format"])
+        destination = _destinations.module_sink(module, kind="access_key", user_name=user)
         outcome = _access_keys.ensure_one_active(
             iam,
             check_mode=check_mode,
@@ -268,6 +281,8 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             prove=prover(module, user) if params["verify"] else None,
             destination=destination,
         )
+        result = _outcome.module_result(outcome, with_diff=module._diff)
+        return _destinations.references(result, destination, bool(outcome.delivered))
     return _outcome.module_result(outcome, with_diff=module._diff)
 
 
@@ -289,7 +304,13 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     if params["verify_timeout"] < 1:
         errors.append(f"verify_timeout must be at least 1 second, not {params['verify_timeout']}")
     errors += _delivery.destination_errors("secret_file", params["secret_file"])
-    if params["secret_file"] and params["secret_format"] == "credentials":  # noqa: S105 - an option value
+    errors += _destinations.errors("deliver_to", params["deliver_to"], kinds=["access_key"])
+    deliver_to = _destinations.normalized(params["deliver_to"])
+    file_format = params["secret_format"]
+    if deliver_to is not None:
+        file_format = deliver_to["format"] or "credentials"
+    to_file = params["secret_file"] or (deliver_to and deliver_to["type"] in ("file", "age"))
+    if to_file and file_format == "credentials":
         errors += _delivery.profile_errors("user_name", params["user_name"])
     return errors
 
@@ -312,8 +333,9 @@ def main() -> None:
                 "choices": ["credentials", "json"],
                 "no_log": False,
             },
+            "deliver_to": _destinations.OPTION_SPEC,
         },
-        mutually_exclusive=[("id", "rotate_after_days")],
+        mutually_exclusive=[("id", "rotate_after_days"), ("secret_file", "deliver_to")],
         supports_check_mode=True,
     )
     module.fail_on_invalid(validate(module.params))

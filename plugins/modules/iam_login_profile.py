@@ -96,6 +96,7 @@ options:
 extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
+  - techsquawks.iam.deliver_to
 notes:
   - The password is never shown in diffs, and is returned only when this run generated it and O(secret_file)
     is not set. Set C(no_log) on tasks that return it.
@@ -150,6 +151,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+delivered:
+  description: Where this run delivered the new secret (with O(deliver_to)); a reference, never the secret.
+  returned: when this run delivered a secret to O(deliver_to)
+  type: dict
+  sample:
+    type: secretsmanager
+    name: iam/alice/console-password
+    arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/console-password-AbCdEf"
 login_profile:
   description: The login profile after the task (predicted in check mode); empty when absent.
   returned: always
@@ -194,6 +203,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _delivery,
+    _destinations,
     _login_profile,
     _outcome,
     _passwords,
@@ -235,9 +245,7 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
         user_arn=user["Arn"] if user else None,
         caller_account=lambda: get_caller_identity(module.client("sts"))["Account"],
     )
-    destination = None
-    if params["secret_file"]:
-        destination = _delivery.Destination(params["secret_file"], "login_profile", params["secret_format"])
+    destination = _destinations.module_sink(module, kind="login_profile", user_name=name)
     outcome = _login_profile.ensure_present(
         iam,
         check_mode=check_mode,
@@ -252,7 +260,8 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
         sign_in_url=lambda: url,
         destination=destination,
     )
-    return {"sign_in_url": url, **_outcome.module_result(outcome, with_diff=module._diff)}
+    result = {"sign_in_url": url, **_outcome.module_result(outcome, with_diff=module._diff)}
+    return _destinations.references(result, destination, bool(outcome.delivered))
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:
@@ -273,6 +282,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
             f"seconds, got {duration}"
         )
     errors += _delivery.destination_errors("secret_file", params["secret_file"])
+    errors += _destinations.errors("deliver_to", params["deliver_to"], kinds=["login_profile"])
     return errors
 
 
@@ -292,8 +302,10 @@ def main() -> None:
             "max_session_duration": {"type": "int"},
             "secret_file": {"type": "path"},
             "secret_format": {"type": "str", "default": "json", "choices": ["json", "text"]},
+            "deliver_to": _destinations.OPTION_SPEC,
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         },
+        mutually_exclusive=[("secret_file", "deliver_to")],
         supports_check_mode=True,
     )
     module.fail_on_invalid(validate(module.params))

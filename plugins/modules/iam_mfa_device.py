@@ -75,6 +75,7 @@ options:
 extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
+  - techsquawks.iam.deliver_to
 notes:
   - The TOTP codes are computed from the clock of the machine that runs the module; if AWS rejects them
     (C(InvalidAuthenticationCode)), check that this clock is synchronised.
@@ -119,6 +120,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+delivered:
+  description: Where this run delivered the new secret (with O(deliver_to)); a reference, never the secret.
+  returned: when this run delivered a secret to O(deliver_to)
+  type: dict
+  sample:
+    type: secretsmanager
+    name: iam/alice/mfa
+    arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/mfa-AbCdEf"
 serial_number:
   description:
     - With O(state=present), the serial number of the user's MFA device (predicted in check mode); the ARN of a
@@ -159,7 +168,7 @@ secret_file:
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _delivery, _mfa, _outcome, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils import _delivery, _destinations, _mfa, _outcome, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._aws import BotoCoreError, ClientError
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule, ModuleFailure
 
@@ -172,13 +181,7 @@ def account_arn(module: IAMModule) -> str:
         raise ModuleFailure(f"user_name: cannot predict the MFA serial number (STS GetCallerIdentity: {exc})") from exc
 
 
-def destination(params: dict[str, t.Any]) -> _delivery.Destination | None:
-    if not params["secret_file"]:
-        return None
-    return _delivery.Destination(params["secret_file"], "mfa", params["secret_format"])
-
-
-def converge(module: IAMModule) -> _outcome.Outcome:
+def converge(module: IAMModule, destination: t.Any) -> _outcome.Outcome:
     params, iam, check_mode = module.params, module.iam, module.check_mode
     user_name, name = params["user_name"], params["name"]
     user = iam.get_user(user_name)
@@ -202,7 +205,7 @@ def converge(module: IAMModule) -> _outcome.Outcome:
             name=name,
             issuer=params["issuer"],
             devices=devices,
-            destination=destination(params),
+            destination=destination,
         )
     return _mfa.ensure_absent(
         iam, check_mode=check_mode, user_name=user_name, user_arn=user["Arn"], name=name, devices=devices
@@ -210,10 +213,12 @@ def converge(module: IAMModule) -> _outcome.Outcome:
 
 
 def run_module(module: IAMModule) -> dict[str, t.Any]:
-    outcome = converge(module)
+    destination = _destinations.module_sink(module, kind="mfa", user_name=module.params["user_name"])
+    outcome = converge(module, destination)
     for warning in outcome.warnings:
         module.warn(warning)
-    return _outcome.module_result(outcome, with_diff=module._diff)
+    result = _outcome.module_result(outcome, with_diff=module._diff)
+    return _destinations.references(result, destination, bool(outcome.delivered))
 
 
 def validate(params: dict[str, t.Any]) -> list[str]:
@@ -225,6 +230,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     elif ":" in issuer:
         errors.append(f"issuer '{issuer}' must not contain ':', which separates issuer and account in the URI")
     errors += _delivery.destination_errors("secret_file", params["secret_file"])
+    errors += _destinations.errors("deliver_to", params["deliver_to"], kinds=["mfa"])
     return errors
 
 
@@ -236,8 +242,10 @@ def main() -> None:
             "issuer": {"type": "str", "default": "AWS"},
             "secret_file": {"type": "path", "no_log": False},
             "secret_format": {"type": "str", "default": "json", "choices": ["json", "text"], "no_log": False},
+            "deliver_to": _destinations.OPTION_SPEC,
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         },
+        mutually_exclusive=[("secret_file", "deliver_to")],
         supports_check_mode=True,
     )
     module.fail_on_invalid(validate(module.params))

@@ -210,6 +210,11 @@ options:
         description:
           - Overrides O(require_mfa) for this user (V(false), V(true) or V(report), V(deny)).
         type: raw
+      deliver_to:
+        description:
+          - "Where this user's new secrets go, instead of O(deliver_to) (the same keys but C(path) and C(name)), for
+            example an age-encrypted file only the person can read: C({type: age, recipients: [ssh-ed25519 AAAA...]})."
+        type: dict
   vault_id:
     description:
       - Encrypt every new secret with ansible-vault, with this vault id (C(label@password-file), as for
@@ -228,6 +233,7 @@ options:
 extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.ATTRIBUTES
+  - techsquawks.iam.deliver_to
 notes:
   - Check mode predicts every user (the same progress and summary) and makes no mutating call.
 seealso:
@@ -446,7 +452,10 @@ def main() -> None:
     root = _roster.settings_from(params, check_mode=module.check_mode).credentials_dir
     entries, entry_errors = _roster_input.parse_entries(params["users"], root)
     errors += entry_errors
-    module.fail_on_invalid(errors or _roster_input.destination_errors(entries, root, vault=False))
+    deliver_to = _roster.settings_from(params, check_mode=module.check_mode).deliver_to
+    module.fail_on_invalid(
+        errors or _roster_input.destination_errors(entries, root, vault=False, deliver_to=deliver_to)
+    )
     result = run(module, entries)
     if result.get("failed"):
         module.fail_json(**result)

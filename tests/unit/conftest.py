@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from tests.unit.emulate import Emulator
 
-READ_PREFIXES = ("Get", "List")
+READ_PREFIXES = ("Get", "List", "Describe")
 
 
 @pytest.fixture(autouse=True)
