@@ -95,7 +95,7 @@ class PlaybookResult:
 
     @property
     def mutating_calls(self) -> list[str]:
-        return [line for line in self.api_calls if not line.split()[-1].startswith(("Get", "List"))]
+        return [line for line in self.api_calls if not line.split()[-1].startswith(("Get", "List", "Describe"))]
 
     def recap(self) -> dict[str, int]:
         """The PLAY RECAP counters for localhost (ok, changed, failed, ...)."""
