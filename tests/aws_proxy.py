@@ -9,10 +9,16 @@ query string) or the ``X-Amz-Target`` of a JSON-protocol call. Then, in this ord
    can be repeated) gets IAM's real ``Throttling`` error (HTTP 400, an XML ErrorResponse, as IAM sends it) or
    a 503 ``ServiceUnavailable``; the upstream never sees those requests;
 2. a responder registered for the action may answer it itself or alter the upstream's answer; by default
-   ListServiceSpecificCredentials, which moto does not implement, gets an empty list;
+   ListServiceSpecificCredentials, which moto does not implement, is answered from the stand-in below;
 3. otherwise it is forwarded upstream, and the answer may be dropped (the Nth forwarded request of an
    action: the request took effect, the connection is closed without a response, as when the network fails
    after AWS acted).
+
+The upstream of IAM's Create/Update/Reset/DeleteServiceSpecificCredential, which moto does not implement, is a
+stateful stand-in in the proxy itself (``service_credentials``, one per proxy; tests/iam_service_credentials.py
+has its rules): those requests count as forwarded, may be dropped, and are answered with IAM's XML. It asks the
+upstream for the request's user (GetUser, with the request's own credentials, not counted), so credentials
+belong to a user ID and an upstream reset leaves none behind.
 
 Every answer may be delayed. Every exchange is kept (``exchanges()``; ``issued_secrets()`` finds the secrets
 AWS handed out); ``wait_for_mutating(n)`` and ``add_hook()`` let a test act once n changes took effect (kill
@@ -30,6 +36,7 @@ import base64
 import collections
 import contextlib
 import dataclasses
+import datetime
 import http.client
 import http.server
 import json
@@ -41,6 +48,12 @@ import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
+from xml.sax.saxutils import escape
+
+try:
+    from tests.iam_service_credentials import OPERATIONS, ApiError, ServiceCredentialStore, User
+except ModuleNotFoundError:  # run as a script (python tests/aws_proxy.py): tests/ is on the path
+    from iam_service_credentials import OPERATIONS, ApiError, ServiceCredentialStore, User  # type: ignore[no-redef]
 
 IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -53,7 +66,7 @@ HOP_BY_HOP = frozenset(
 )
 OWN_PREFIX = "/_proxy/"
 # Actions that only read; everything else may change state ("mutating").
-READ_PREFIXES = ("Get", "List")
+READ_PREFIXES = ("Get", "List", "Describe")
 # The signing scope of SigV4: Credential=<key>/<date>/<region>/<service>/aws4_request.
 _SCOPE_RE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request")
 
@@ -188,15 +201,34 @@ def parse_call(method: str, path: str, headers: Mapping[str, str], body: bytes) 
     return Call(method=method, path=path, headers=headers, body=body, action=action, params=params)
 
 
-def iam_reply(action: str, result: str = "") -> Reply:
-    """A successful IAM query-protocol answer to ``action`` whose result element holds ``result`` (XML)."""
+def iam_reply(action: str, result: str | None = "") -> Reply:
+    """A successful IAM query-protocol answer to ``action`` whose result element holds ``result`` (XML).
+
+    ``result=None`` leaves the result element out, as IAM does for actions that answer nothing.
+    """
     body = (
         f'<{action}Response xmlns="{IAM_NAMESPACE}">'
-        f"<{action}Result>{result}</{action}Result>"
-        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        + (f"<{action}Result>{result}</{action}Result>" if result is not None else "")
+        + f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
         f"</{action}Response>"
     )
     return Reply(status=200, body=body.encode())
+
+
+def query_xml(name: str, value: object) -> str:
+    """``value`` (a botocore-shaped answer: dicts, lists, strings, numbers, booleans, datetimes) as the query
+    protocol's XML element ``name``: list items are ``member`` elements, timestamps ISO 8601 in UTC."""
+    if isinstance(value, dict):
+        inner = "".join(query_xml(key, item) for key, item in value.items())
+    elif isinstance(value, list):
+        inner = "".join(query_xml("member", item) for item in value)
+    elif isinstance(value, bool):
+        inner = "true" if value else "false"
+    elif isinstance(value, datetime.datetime):
+        inner = value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        inner = escape(str(value))
+    return f"<{name}>{inner}</{name}>"
 
 
 def iam_error(code: str, message: str, status: int = 400, sender: bool = True, namespace: str = IAM_NAMESPACE) -> Reply:
@@ -224,13 +256,8 @@ def service_unavailable(call: Call) -> Reply:
     )
 
 
-def no_service_specific_credentials(call: Call, forward: Forward) -> Reply:
-    """Answer ListServiceSpecificCredentials (moto answers HTTP 500) with no credentials."""
-    del call, forward  # never forwarded: moto cannot answer it
-    return iam_reply("ListServiceSpecificCredentials", "<ServiceSpecificCredentials/><IsTruncated>false</IsTruncated>")
-
-
-DEFAULT_RESPONDERS: Mapping[str, Responder] = {"ListServiceSpecificCredentials": no_service_specific_credentials}
+# The service-specific credential actions the proxy's stand-in is the upstream of (moto answers HTTP 500).
+STAND_IN_ACTIONS = frozenset(OPERATIONS) - {"ListServiceSpecificCredentials"}
 
 
 class CountingProxy:
@@ -251,7 +278,10 @@ class CountingProxy:
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or 80
         self.timeout = timeout
-        self._default_responders: dict[str, Responder] = dict(DEFAULT_RESPONDERS if responders is None else responders)
+        # moto lacks IAM's service-specific credentials: this proxy keeps them (see the module's docstring).
+        self.service_credentials = ServiceCredentialStore(lambda name: None)
+        defaults = {"ListServiceSpecificCredentials": self._list_service_credentials}
+        self._default_responders: dict[str, Responder] = dict(defaults if responders is None else responders)
         self.responders: dict[str, Responder] = dict(self._default_responders)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -468,6 +498,11 @@ class CountingProxy:
         return reply
 
     def _forwarder(self, call: Call) -> Forward:
+        if call.action in STAND_IN_ACTIONS:
+            return lambda: self._stand_in(call)
+        return self._upstream(call)
+
+    def _upstream(self, call: Call) -> Forward:
         def forward() -> Reply:
             connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=self.timeout)
             try:
@@ -481,6 +516,41 @@ class CountingProxy:
                 connection.close()
 
         return forward
+
+    # -- the service-specific credentials stand-in ---------------------------------------------------
+
+    def _list_service_credentials(self, call: Call, forward: Forward) -> Reply:
+        """The default responder of ListServiceSpecificCredentials: the stand-in answers, moto never sees it."""
+        del forward
+        return self._stand_in(call)
+
+    def _stand_in(self, call: Call) -> Reply:
+        """Answer one of the service-specific credential actions from ``service_credentials``, as IAM would."""
+        action = call.action or ""
+        try:
+            answer = self.service_credentials.answer(
+                action, call.params, lookup_user=lambda name: self._upstream_user(call, name)
+            )
+        except ApiError as error:
+            return iam_error(error.code, error.message, error.status, namespace=call.namespace)
+        result = "".join(query_xml(name, value) for name, value in answer.items())
+        return iam_reply(action, result if answer else None)
+
+    def _upstream_user(self, call: Call, name: str) -> User | None:
+        """GetUser upstream, signed as ``call`` was (moto tells accounts apart by the access key), not counted."""
+        body = urllib.parse.urlencode({"Action": "GetUser", "Version": "2010-05-08", "UserName": name}).encode()
+        skipped = HOP_BY_HOP | {"content-type", "x-amz-target"}
+        headers = {key: value for key, value in call.headers.items() if key.lower() not in skipped}
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        params = {"Action": "GetUser", "Version": "2010-05-08", "UserName": name}
+        reply = self._upstream(Call("POST", "/", headers, body, "GetUser", params))()
+        if reply.status == 200:
+            user_id, arn = _find_text(reply.body, "UserId"), _find_text(reply.body, "Arn") or ""
+            if user_id and arn.count(":") >= 5:
+                return User(name=name, user_id=user_id, account=arn.split(":")[4])
+        if reply.status == 404 or _find_text(reply.body, "Code") == "NoSuchEntity":
+            return None
+        raise ApiError("ServiceFailure", f"the stand-in could not look up user {name} (HTTP {reply.status})", 500)
 
     def _own(self, method: str, path: str) -> Reply:
         """The proxy's own endpoints."""
@@ -536,9 +606,10 @@ class CountingProxy:
 
 @dataclasses.dataclass(frozen=True)
 class IssuedSecret:
-    """A secret that crossed the proxy: ``kind`` is access_key, mfa_seed or password.
+    """A secret that crossed the proxy: ``kind`` is access_key, mfa_seed, password or service_credential.
 
-    ``ident`` names the credential (access key ID, MFA serial number, user name); ``forms`` are the strings
+    ``ident`` names the credential (access key ID, MFA serial number, user name, service-specific credential ID:
+    a reset issues a new secret under the same ID); ``forms`` are the strings
     it may be written as (the seed decoded and as the base64 of the XML answer); ``heard`` is False when
     the client never received it (a dropped response).
     """
@@ -564,9 +635,10 @@ def _find_text(body: bytes, name: str) -> str | None:
 
 
 def issued_secrets(exchanges: Iterable[Exchange]) -> list[IssuedSecret]:
-    """Every secret AWS issued or accepted through the proxy, once each, in order: access key secrets and
-    virtual MFA seeds from the answers, console passwords from the CreateLoginProfile/UpdateLoginProfile
-    requests (a password sent again is the same secret)."""
+    """Every secret AWS issued or accepted through the proxy, once each, in order: access key secrets, virtual
+    MFA seeds and service-specific credentials' passwords or API key secrets (created or reset) from the answers,
+    console passwords from the CreateLoginProfile/UpdateLoginProfile requests (a password sent again is the same
+    secret)."""
     found: list[IssuedSecret] = []
     for exchange in exchanges:
         if not exchange.took_effect or exchange.reply.status != 200:
@@ -585,6 +657,12 @@ def issued_secrets(exchanges: Iterable[Exchange]) -> list[IssuedSecret]:
                 except ValueError:
                     seed = encoded
                 found.append(IssuedSecret("mfa_seed", None, serial, seed, tuple({seed, encoded}), heard))
+        elif call.action in ("CreateServiceSpecificCredential", "ResetServiceSpecificCredential"):
+            secret = _find_text(body, "ServicePassword") or _find_text(body, "ServiceCredentialSecret")
+            ident = _find_text(body, "ServiceSpecificCredentialId")
+            if secret and ident:
+                user = _find_text(body, "UserName") or call.params.get("UserName")
+                found.append(IssuedSecret("service_credential", user, ident, secret, (secret,), heard))
         elif call.action in ("CreateLoginProfile", "UpdateLoginProfile") and call.params.get("Password"):
             password, user = call.params["Password"], call.params.get("UserName", "")
             found.append(IssuedSecret("password", user, user, password, (password,), heard))

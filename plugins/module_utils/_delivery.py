@@ -417,11 +417,20 @@ def _mfa_content(payload: dict[str, str], file_format: str, _existing: str | Non
     return render_json(values)
 
 
+def _service_credential_content(payload: dict[str, str], file_format: str, _existing: str | None) -> str:
+    # A password (CodeCommit, Keyspaces) or an API key's secret (Bedrock): the one secret a payload holds.
+    secret = payload.get("service_password") or payload.get("service_credential_secret") or ""
+    if file_format == "text":
+        return secret + "\n"
+    return render_json({name: value for name, value in payload.items() if value is not None})
+
+
 # kind -> (render, formats): the first format is the default.
 FORMATS: dict[str, tuple[t.Callable[[dict[str, str], str, str | None], str], tuple[str, ...]]] = {
     "access_key": (_access_key_content, ("credentials", "json")),
     "login_profile": (_password_content, ("json", "text")),
     "mfa": (_mfa_content, ("json", "text")),
+    "service_credential": (_service_credential_content, ("json", "text")),
 }
 
 

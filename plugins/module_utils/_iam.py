@@ -11,6 +11,7 @@ Every mutating verb refuses to run in check mode, so a module bug can never touc
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import typing as t
@@ -110,6 +111,8 @@ class IAM:
         self._probe_factory = probe_client or (lambda: client)
         self._fresh: set[str] = set()
         self.warnings: list[str] = []
+        # List calls this endpoint does not implement (warned about once).
+        self._unimplemented: set[str] = set()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -556,25 +559,32 @@ class IAM:
 
     # -- service-specific credentials -----------------------------------------------------------
 
-    def list_service_specific_credentials(self, name: str) -> list[dict[str, t.Any]]:
-        """List them, or [] with a warning when the endpoint does not implement the call."""
+    def list_service_specific_credentials(self, name: str, *, required: bool = False) -> list[dict[str, t.Any]]:
+        """List them, or [] with a warning when the endpoint does not implement the call.
+
+        ``required``: an endpoint without the call is an IAMError (code NotImplemented) instead, for a caller
+        that manages these credentials and cannot treat "unknown" as "none".
+        """
         what = f"list service-specific credentials of user {name}"
         credentials: list[dict[str, t.Any]] = []
         params: dict[str, t.Any] = {"UserName": name}
+        operation = "list_service_specific_credentials"
+        if operation in self._unimplemented and not required:
+            return []  # said once already
         # No botocore paginator exists for this call, although it takes Marker/MaxItems.
         while True:
             try:
-                page = self._probe_factory().list_service_specific_credentials(**params)
+                page = getattr(self._probe_factory(), operation)(**params)
             except NotImplementedError:
-                return self._unsupported(what, "not implemented by this endpoint")
+                return self._unsupported(operation, what, "not implemented by this endpoint", required)
             except ClientError as exc:
                 status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
                 if error_code(exc) in UNSUPPORTED_CODES or status in {"500", "501"}:
-                    return self._unsupported(what, _describe(exc))
+                    return self._unsupported(operation, what, _describe(exc), required)
                 raise _translate(exc, what) from exc
             except ResponseParserError:
                 # moto_server answers unimplemented actions with an HTML "500 Internal Server Error" page.
-                return self._unsupported(what, "the endpoint answered with a non-AWS error page")
+                return self._unsupported(operation, what, "the endpoint answered with a non-AWS error page", required)
             except BotoCoreError as exc:
                 raise _translate(exc, what) from exc
             credentials.extend(page.get("ServiceSpecificCredentials", []))
@@ -592,9 +602,66 @@ class IAM:
             ServiceSpecificCredentialId=credential_id,
         )
 
-    def _unsupported(self, what: str, reason: str) -> list[t.Any]:
+    def create_service_specific_credential(
+        self, name: str, service: str, credential_age_days: int | None = None
+    ) -> dict[str, t.Any]:
+        """CreateServiceSpecificCredential: the credential with its secret (ServicePassword, or for API keys
+        ServiceCredentialSecret); sent once (see _create), so wrap it in send_once with a reconcile."""
+        params: dict[str, t.Any] = {"UserName": name, "ServiceName": service}
+        if credential_age_days is not None:
+            params["CredentialAgeDays"] = credential_age_days
+        what = f"create service-specific credential for {service} for user {name}"
+        with _implemented(what):
+            return self._create("create_service_specific_credential", what, user=name, **params)[
+                "ServiceSpecificCredential"
+            ]
+
+    def update_service_specific_credential(self, name: str, credential_id: str, status: str) -> None:
+        what = f"set service-specific credential {credential_id} of user {name} {status}"
+        with _implemented(what):
+            self._call(
+                "update_service_specific_credential",
+                what,
+                mutating=True,
+                user=name,
+                UserName=name,
+                ServiceSpecificCredentialId=credential_id,
+                Status=status,
+            )
+
+    def reset_service_specific_credential(self, name: str, credential_id: str) -> dict[str, t.Any]:
+        """A new AWS-generated password (the old one stops working at once): the credential with ServicePassword.
+
+        Sent through the retrying client: a reset repeated after a lost answer only issues another password,
+        and the last answer heard holds the one that works.
+        """
+        what = f"reset service-specific credential {credential_id} of user {name}"
+        with _implemented(what):
+            return self._call(
+                "reset_service_specific_credential",
+                what,
+                mutating=True,
+                user=name,
+                UserName=name,
+                ServiceSpecificCredentialId=credential_id,
+            )["ServiceSpecificCredential"]
+
+    def _unsupported(self, operation: str, what: str, reason: str, required: bool) -> list[t.Any]:
+        if required:
+            raise IAMError(f"Failed to {what}: {reason}", "NotImplemented")
+        # Warned once per operation: the next user's listing would only say the same again.
+        self._unimplemented.add(operation)
         self.warnings.append(f"Could not {what} ({reason}); treating it as none.")
         return []
+
+
+@contextlib.contextmanager
+def _implemented(what: str) -> t.Iterator[None]:
+    """moto in-process raises NotImplementedError for calls it lacks: an IAMError like any other failure."""
+    try:
+        yield
+    except NotImplementedError:
+        raise IAMError(f"Failed to {what}: not implemented by this endpoint", "NotImplemented") from None
 
 
 def get_caller_identity(sts_client: t.Any) -> dict[str, t.Any]:

@@ -10,7 +10,8 @@ short_description: Read AWS IAM users, one by name, all under a path, or the mem
 version_added: 1.0.0
 description:
   - Returns IAM users with their tags, groups, managed and inline policies, whether they have a console
-    password, their MFA devices and their access key IDs with status.
+    password, their MFA devices, their access key IDs with status and their service-specific credentials
+    (CodeCommit, Keyspaces, Bedrock; never a secret).
   - With O(name), returns that user (or an empty list when it does not exist).
   - With O(group), returns the members of the group, optionally filtered by O(path_prefix).
   - Otherwise returns every user under O(path_prefix). All list calls are paginated.
@@ -20,7 +21,8 @@ options:
   details:
     description:
       - When V(false), skip the per-user detail calls (groups, policies, login profile, MFA devices,
-        access keys) and return only the user record, tags and permissions boundary. Faster for large listings.
+        access keys, service-specific credentials) and return only the user record, tags and permissions
+        boundary. Faster for large listings.
     type: bool
     default: true
   group:
@@ -143,11 +145,40 @@ users:
         create_date:
           description: When the key was created.
           type: str
+    service_credentials:
+      description:
+        - The user's service-specific credentials, oldest first (never a password or API key secret).
+        - Empty, with a warning, when the endpoint does not implement the call (moto).
+      type: list
+      elements: dict
+      returned: when O(details=true)
+      contains:
+        service_specific_credential_id:
+          description: The credential's ID.
+          type: str
+        service_name:
+          description: The service it is for, for example V(codecommit.amazonaws.com).
+          type: str
+        service_user_name:
+          description: The user name to sign in to the service with (CodeCommit, Keyspaces).
+          type: str
+        service_credential_alias:
+          description: The public part of a Bedrock API key.
+          type: str
+        status:
+          description: V(Active), V(Inactive) or V(Expired).
+          type: str
+        create_date:
+          description: When it was created.
+          type: str
+        expiration_date:
+          description: When a Bedrock API key expires; null when it never does.
+          type: str
 """
 
 import typing as t
 
-from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
+from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _service_credential, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import IAMModule
 
@@ -173,6 +204,10 @@ def describe(iam: IAM, raw: dict[str, t.Any], details: bool) -> dict[str, t.Any]
             "create_date": _compare.iso8601(key.get("CreateDate")),
         }
         for key in iam.list_access_keys(name)
+    ]
+    user["service_credentials"] = [
+        {key: value for key, value in _service_credential.credential_result(raw).items() if key != "user_name"}
+        for raw in _service_credential.oldest_first(iam.list_service_specific_credentials(name))
     ]
     return user
 

@@ -8,11 +8,18 @@ service-specific credentials).
 
 from __future__ import annotations
 
+import datetime
+import functools
 import typing as t
 
 import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+
+from tests.iam_service_credentials import OPERATIONS, ApiError, ServiceCredentialStore, User, utc_now
 
 Handler = t.Callable[[dict[str, t.Any]], dict[str, t.Any]]
 
@@ -87,3 +94,27 @@ class PermissionsBoundaries:
                 "PermissionsBoundaryArn": arn,
             }
         return response
+
+
+class ServiceSpecificCredentials(ServiceCredentialStore):
+    """IAM's service-specific credentials beside moto's users (tests/iam_service_credentials.py has the rules):
+    Create/List/Update/Reset/Delete answered, validated both ways against botocore's model; errors are ClientErrors
+    with IAM's codes. ``secret_of(id)`` and ``ids()`` read the state independently of the module under test."""
+
+    def __init__(self, emu: Emulator, *, now: t.Callable[[], datetime.datetime] = utc_now) -> None:
+        super().__init__(self._moto_user, now)
+        for operation in OPERATIONS:
+            emu.answer(operation, functools.partial(self._answer, operation))
+
+    @staticmethod
+    def _moto_user(name: str) -> User | None:
+        # moto's own store, read without an API call (which the test's call spies would record).
+        found = iam_backends[DEFAULT_ACCOUNT_ID]["aws"].users.get(name)
+        return User(found.name, found.id, found.account_id) if found else None
+
+    def _answer(self, operation: str, params: dict[str, t.Any]) -> dict[str, t.Any]:
+        try:
+            return self.answer(operation, params)
+        except ApiError as exc:
+            error = {"Code": exc.code, "Message": exc.message, "Type": "Sender"}
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": exc.status}}, operation) from None
