@@ -32,6 +32,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _mfa,
     _outcome,
     _passwords,
+    _service_credential,
     _signing_certificate,
     _ssh_key,
     _summary,
@@ -46,7 +47,9 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._roster_input impo
     ENTRY_SPEC,
     FILES,
     REPORT_FILE,
+    SERVICE_KIND,
     Entry,
+    base_file_name,
     destination_errors,
     preflight,
     prepare_root,
@@ -233,7 +236,7 @@ class Engine:
             user_name=entry.name,
             user_arn=user_arn,
             clients=self.aws_client,
-            path=os.path.join(directory, FILES[kind]),
+            path=os.path.join(directory, base_file_name(kind, service)),
             encrypt=self.settings.encrypt,
             private_parent=True,
             merge=False,
@@ -307,6 +310,7 @@ class Engine:
             "access_key": lambda: [key["AccessKeyId"] for key in iam.list_access_keys(name)],
             "login_profile": profile,
             "mfa": devices,
+            SERVICE_KIND: lambda: _service_credential.held(iam, name),
         }
         for kind, read in held.items():
             try:
@@ -432,6 +436,18 @@ class Engine:
                 outcome = _uploaded.ensure_bodies(kind, iam, check_mode=check_mode, user_name=name, bodies=bodies)
                 record.add(aspect, outcome)
 
+        if entry.service_credentials:
+            if not new:
+                self.recover(iam, record, directory, SERVICE_KIND, lambda: _service_credential.held(iam, name))
+            outcome = _service_credential.ensure_services(
+                iam,
+                check_mode=check_mode,
+                user_name=name,
+                services=entry.service_credentials,
+                destination_for=lambda service: self.destination(entry, directory, SERVICE_KIND, user_arn, service),
+            )
+            record.add("service_credentials", outcome)
+
     # -- remediation --
 
     def _retire_unused_keys(
@@ -525,8 +541,10 @@ class Engine:
         deliver_to = self.deliver_to(entry)
         if _destinations.stored(deliver_to):
             # The secrets of credentials that no longer exist: deleted where the roster delivered them.
-            for kind in FILES:
-                sink = self.destination(entry, directory, kind, None)
+            services = _service_credential.normalize_services(entry.service_credentials)
+            kinds = [(kind, None) for kind in FILES] + [(SERVICE_KIND, spec.service_name) for spec in services]
+            for kind, service in kinds:
+                sink = self.destination(entry, directory, kind, None, service)
                 if sink.remove(check_mode=self.settings.check_mode):
                     record.removed.append(f"{_LABELS[kind]} secret {sink.describe().get('name')}")
         # The user's keys, password and MFA device no longer exist, so its files hold only dead secrets.
@@ -650,8 +668,14 @@ _RETIRE: dict[str, t.Callable[[IAM, str, str], None]] = {
     "access_key": _retire_key,
     "login_profile": _retire_profile,
     "mfa": _retire_device,
+    SERVICE_KIND: _service_credential.retire,
 }
-_LABELS = {"access_key": "access key", "login_profile": "console password", "mfa": "MFA device"}
+_LABELS = {
+    "access_key": "access key",
+    "login_profile": "console password",
+    "mfa": "MFA device",
+    SERVICE_KIND: "service credential",
+}
 
 
 def _partial_prove(engine: Engine, user_arn: str | None) -> t.Callable[[str, str], None]:

@@ -22,6 +22,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _destinations,
     _hygiene,
     _passwords,
+    _service_credential,
     _signing_certificate,
     _ssh_key,
     _uploaded,
@@ -47,6 +48,7 @@ ENTRY_KEYS = (
     "remediation",
     "require_mfa",
     "deliver_to",
+    "service_credentials",
 )
 ACCESS_KEY_KEYS = ("rotate_after_days",)
 CONSOLE_KEYS = ("password_length", "password_reset_required")
@@ -84,6 +86,8 @@ class Entry:
     unlisted: bool = False
     # Where this user's new secrets go (normalized ``deliver_to``); None: the roster's default.
     deliver_to: dict[str, t.Any] | None = None
+    # Service-specific credentials (service names or dicts), checked by _service_credential.services_errors.
+    service_credentials: list[t.Any] | None = None
 
     @property
     def present(self) -> bool:
@@ -171,6 +175,7 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
         errors.append("mfa must be true or false")
     errors += _hygiene.policy_errors("remediation", raw.get("remediation"), may_be_false=True)
     errors += _destinations.errors("deliver_to", raw.get("deliver_to"), kinds=_entry_kinds(raw), roster=True)
+    errors += _service_credential.services_errors("service_credentials", raw.get("service_credentials"))
     try:
         _hygiene.require_mfa_mode(raw.get("require_mfa"))
     except ValueError as exc:
@@ -185,7 +190,8 @@ def _entry_errors(raw: dict[str, t.Any], root: str) -> list[str]:
 def _entry_kinds(raw: dict[str, t.Any]) -> list[str]:
     """The kinds of secret an entry (not yet checked) may have delivered."""
     wanted = {"access_key": raw.get("access_key"), "login_profile": raw.get("console"), "mfa": raw.get("mfa")}
-    return [kind for kind, on in wanted.items() if on not in (None, False)]
+    kinds = [kind for kind, on in wanted.items() if on not in (None, False)]
+    return kinds + (["service_credential"] if raw.get("service_credentials") else [])
 
 
 def _access_key_errors(value: t.Any, name: str) -> list[str]:
@@ -247,16 +253,30 @@ def _entry(raw: dict[str, t.Any]) -> Entry:
         signing_certificates=raw.get("signing_certificates"),
         remediation=raw.get("remediation"),
         deliver_to=_destinations.normalized(raw.get("deliver_to")),
+        service_credentials=raw.get("service_credentials"),
         require_mfa=None
         if raw.get("require_mfa") is None
         else (_hygiene.require_mfa_mode(raw["require_mfa"]) or "off"),
     )
 
 
-def _secret_kinds(entry: Entry) -> list[str]:
-    """The kinds of secret converging ``entry`` may deliver."""
+def _secret_kinds(entry: Entry) -> list[tuple[str, str | None]]:
+    """The kinds of secret converging ``entry`` may deliver, with the service of a service credential."""
+    if not entry.present:
+        return []
     wanted = {"access_key": entry.access_key, "login_profile": entry.console, "mfa": entry.mfa}
-    return [kind for kind, on in wanted.items() if on] if entry.present else []
+    services = [spec.service_name for spec in _service_credential.normalize_services(entry.service_credentials)]
+    return [(kind, None) for kind, on in wanted.items() if on] + [(SERVICE_KIND, name) for name in services]
+
+
+SERVICE_KIND = "service_credential"
+
+
+def base_file_name(kind: str, service: str | None = None) -> str:
+    """The file of a user's directory a secret of ``kind`` goes to, before any .vault/.age suffix."""
+    if kind == SERVICE_KIND:
+        return f"service-{(service or '').removesuffix('.amazonaws.com')}.json"
+    return FILES[kind]
 
 
 def _own_file(name: str) -> bool:
@@ -264,16 +284,21 @@ def _own_file(name: str) -> bool:
     ours = set(FILES.values())
     transient = name.startswith((".tmp-secret-", _delivery.JOURNAL_PREFIX))
     plain = name.removesuffix(VAULT_SUFFIX).removesuffix(_destinations.AGE_SUFFIX)
-    return name in ours or plain in ours or transient
+    service = plain.startswith("service-") and plain.removeprefix("service-").removesuffix(".json") in {
+        name.removesuffix(".amazonaws.com") for name in _service_credential.SERVICES
+    }
+    return name in ours or plain in ours or transient or (service and plain.endswith(".json"))
 
 
-def secret_file_name(kind: str, deliver_to: dict[str, t.Any] | None, *, vault: bool) -> str | None:
+def secret_file_name(
+    kind: str, deliver_to: dict[str, t.Any] | None, *, vault: bool, service: str | None = None
+) -> str | None:
     """The file of a user's directory a secret of ``kind`` goes to (None when it goes to AWS)."""
     kind_of = (deliver_to or {}).get("type") or "file"
     if kind_of == "age":
-        return FILES[kind] + _destinations.AGE_SUFFIX
+        return base_file_name(kind, service) + _destinations.AGE_SUFFIX
     if kind_of == "file":
-        return FILES[kind] + (VAULT_SUFFIX if vault else "")
+        return base_file_name(kind, service) + (VAULT_SUFFIX if vault else "")
     return None
 
 
@@ -295,8 +320,8 @@ def destination_errors(
             # Names AWS would refuse (a user name with characters it does not allow) are found now.
             problems += _destinations.name_errors("deliver_to", where, where["type"], entry.name)
         if not problems and entry.present:
-            for kind in _secret_kinds(entry):
-                name = secret_file_name(kind, where, vault=vault)
+            for kind, service in _secret_kinds(entry):
+                name = secret_file_name(kind, where, vault=vault, service=service)
                 if name is None:
                     continue
                 path = os.path.join(directory, name)
@@ -370,6 +395,7 @@ ENTRY_SPEC: dict[str, dict[str, t.Any]] = {
     "remediation": {"type": "raw"},
     "require_mfa": {"type": "raw"},
     "deliver_to": {"type": "dict", "no_log": False},
+    "service_credentials": {"type": "list", "elements": "raw", "no_log": False},
 }
 
 

@@ -210,6 +210,15 @@ options:
         description:
           - Overrides O(require_mfa) for this user (V(false), V(true) or V(report), V(deny)).
         type: raw
+      service_credentials:
+        description:
+          - Service-specific credentials the user must have, one per service (as
+            M(techsquawks.iam.iam_service_credential)), each a service name (C(codecommit.amazonaws.com),
+            C(cassandra.amazonaws.com), C(bedrock.amazonaws.com)) or a dict with C(service_name), C(active) and
+            C(credential_age_days) (Bedrock API keys). A new credential's secret goes to C(service-<service>.json)
+            in the user's directory (or where O(users[].deliver_to) says). Others of the user's credentials are kept.
+        type: list
+        elements: raw
       deliver_to:
         description:
           - "Where this user's new secrets go, instead of O(deliver_to) (the same keys but C(path) and C(name)), for

@@ -264,3 +264,35 @@ def test_roster_refuses_deliver_to_keys_it_does_not_take_and_names_aws_would_ref
     assert result["failed"] is True
     assert "a,b" in result["msg"]
     assert api_calls == []
+
+
+def test_roster_service_credentials_delivered_to_the_users_directory_and_secrets_manager(
+    aws, iam_client, sm, emulator, roster, api_calls, creds
+):
+    from tests.unit.emulate import ServiceSpecificCredentials
+
+    ServiceSpecificCredentials(emulator)
+    users = [
+        {"name": "ivy", "service_credentials": ["codecommit.amazonaws.com"]},
+        {
+            "name": "jon",
+            "service_credentials": [{"service_name": "bedrock.amazonaws.com", "credential_age_days": 30}],
+            "deliver_to": {"type": "secretsmanager"},
+        },
+    ]
+    preview = roster(users, check_mode=True)
+    assert api_calls.mutating == []
+    first = roster(users)
+    assert first.get("failed") is not True, first.get("msg")
+    ivy = json.loads((creds / "ivy" / "service-codecommit.json").read_text())
+    assert ivy["service_password"]
+    assert ivy["service_password"] not in json.dumps(first)
+    jon = secret_value(sm, "iam/jon/service-bedrock")
+    assert jon["service_credential_secret"]
+    assert [len(u["created"]) for u in preview["users"]] == [len(u["created"]) for u in first["users"]]
+    again = roster(users)
+    assert again["changed"] is False
+    assert api_calls.mutating == []
+    gone = roster([dict(user, state="absent") for user in users])
+    assert "service credential secret iam/jon/service-bedrock" in gone["users"][1]["removed"]
+    assert not (creds / "ivy").exists()
