@@ -331,7 +331,11 @@ class CountingProxy:
         self.stop()
 
     def reset(self) -> None:
-        """Forget the counts and the exchanges; no faults, delays, drops or hooks; the default responders."""
+        """Forget the counts and the exchanges; no faults, delays, drops or hooks; the default responders.
+
+        The stand-in's credentials stay, as the upstream's state does: they belong to user IDs, so an upstream reset
+        leaves none behind.
+        """
         with self._lock:
             self._counts.clear()
             self._forwarded.clear()

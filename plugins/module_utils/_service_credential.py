@@ -437,9 +437,14 @@ def _set_status(
     is then. Expired credentials stay as they are."""
     if active is None:
         return current
+    if active and single and expired(current):
+        raise ModuleFailure(
+            f"active: {LABEL} {current[ID_KEY]} has expired and cannot be activated again; delete it "
+            "(state=absent) and let a run without service_specific_credential_id create a new one"
+        )
     if active:
         working = [c for c in run.credentials if c["Status"] == ACTIVE]
-        targets = [] if expired(current) or current["Status"] == ACTIVE or (working and not single) else [current]
+        targets = [] if current["Status"] == ACTIVE or (working and not single) else [current]
     else:
         targets = [c for c in ([current] if single else run.credentials) if c["Status"] == ACTIVE]
     status = ACTIVE if active else INACTIVE

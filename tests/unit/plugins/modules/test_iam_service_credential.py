@@ -337,3 +337,21 @@ def test_iam_user_info_warns_once_when_the_endpoint_lacks_the_api(run_module, ia
     result = run_module(iam_user_info, {})
     assert [user["service_credentials"] for user in result["users"]] == [[], [], []]
     assert len([w for w in result["warnings"] if "service-specific credentials" in json.dumps(w)]) == 1
+
+
+def test_an_expired_key_named_by_id_is_not_activated(run_module, emulator, iam_client, api_calls):
+    iam_client.create_user(UserName="dev")
+    clock = [datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)]
+    ServiceSpecificCredentials(emulator, now=lambda: clock[0])
+    made = iam_client.create_service_specific_credential(UserName="dev", ServiceName=BEDROCK, CredentialAgeDays=1)
+    credential_id = made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    clock[0] += datetime.timedelta(days=1)
+    api_calls.clear()
+
+    result = run_module(
+        iam_service_credential, {"user_name": "dev", "service_specific_credential_id": credential_id, "active": True}
+    )
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"active: service credential {credential_id} has expired")
+    assert api_calls.mutating == []
