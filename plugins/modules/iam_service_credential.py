@@ -95,6 +95,7 @@ options:
 extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
+  - techsquawks.iam.deliver_to
 notes:
   - The secret is never part of the diff, of warnings or of error messages. When it is returned in the
     result, set C(no_log) on the task, or use O(secret_file) instead.
@@ -147,6 +148,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+delivered:
+  description: Where this run delivered the new secret (with O(deliver_to)); a reference, never the secret.
+  returned: when this run delivered a secret to O(deliver_to)
+  type: dict
+  sample:
+    type: secretsmanager
+    name: iam/alice/service-codecommit
+    arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/service-codecommit-AbCdEf"
 service_credential:
   description:
     - The credential the task is about, after the task (predicted in check mode, where a new one has no ID
@@ -209,6 +218,7 @@ import typing as t
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import (
     _delivery,
+    _destinations,
     _outcome,
     _service_credential,
     _validate,
@@ -237,9 +247,7 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             credential_id=credential_id,
         )
     else:
-        destination = None
-        if params["secret_file"]:
-            destination = _delivery.Destination(params["secret_file"], KIND, params["secret_format"])
+        destination = _destinations.module_sink(module, kind=KIND, user_name=user, service=params["service_name"])
         outcome = _service_credential.ensure_present(
             iam,
             check_mode=check_mode,
@@ -252,6 +260,8 @@ def run_module(module: IAMModule) -> dict[str, t.Any]:
             credential_age_days=params["credential_age_days"],
             destination=destination,
         )
+        result = _outcome.module_result(outcome, with_diff=module._diff)
+        return _destinations.references(result, destination, bool(outcome.delivered))
     return _outcome.module_result(outcome, with_diff=module._diff)
 
 
@@ -262,7 +272,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     if service is None and credential_id is None:
         errors.append("service_name is required unless service_specific_credential_id names the credential")
     if params["state"] == "absent":
-        for option in ("active", "credential_age_days", "secret_file"):
+        for option in ("active", "credential_age_days", "secret_file", "deliver_to"):
             if params[option] is not None:
                 errors.append(f"{option} applies to state=present only")
         if params["reset"]:
@@ -277,6 +287,7 @@ def validate(params: dict[str, t.Any]) -> list[str]:
     if params["reset"]:
         errors += _service_credential.reset_errors("reset", service)
     errors += _delivery.destination_errors("secret_file", params["secret_file"])
+    errors += _destinations.errors("deliver_to", params["deliver_to"], kinds=[KIND])
     return errors
 
 
@@ -292,7 +303,9 @@ def main() -> None:
             "credential_age_days": {"type": "int"},
             "secret_file": {"type": "path", "no_log": False},
             "secret_format": {"type": "str", "default": "json", "choices": ["json", "text"], "no_log": False},
+            "deliver_to": _destinations.OPTION_SPEC,
         },
+        mutually_exclusive=[("secret_file", "deliver_to")],
         supports_check_mode=True,
     )
     module.fail_on_invalid(validate(module.params))

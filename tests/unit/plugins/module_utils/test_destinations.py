@@ -296,3 +296,20 @@ def test_roster_service_credentials_delivered_to_the_users_directory_and_secrets
     gone = roster([dict(user, state="absent") for user in users])
     assert "service credential secret iam/jon/service-bedrock" in gone["users"][1]["removed"]
     assert not (creds / "ivy").exists()
+
+
+def test_service_credential_module_delivers_to_ssm(aws, iam_client, ssm, emulator, run_module, api_calls):
+    from ansible_collections.techsquawks.iam.plugins.modules import iam_service_credential
+    from tests.unit.emulate import ServiceSpecificCredentials
+
+    ServiceSpecificCredentials(emulator)
+    iam_client.create_user(UserName="kai")
+    args = {"user_name": "kai", "service_name": "codecommit.amazonaws.com", "deliver_to": {"type": "ssm"}}
+    result = run_module(iam_service_credential, args)
+    assert result["delivered"] == {"type": "ssm", "name": "/iam/kai/service-codecommit"}
+    assert "service_password" not in result
+    value = json.loads(ssm.get_parameter(Name="/iam/kai/service-codecommit", WithDecryption=True)["Parameter"]["Value"])
+    assert value["service_password"]
+    api_calls.clear()
+    assert run_module(iam_service_credential, args)["changed"] is False
+    assert api_calls.mutating == []
