@@ -11,7 +11,7 @@ FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint build demo bench clean
+.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint build ee demo bench clean
 
 all: test
 
@@ -60,6 +60,11 @@ ansible-lint: $(STAMP) $(LINK)
 
 build: $(STAMP)
 	$(BIN)/ansible-galaxy collection build --force --output-path .tmp/dist .
+
+# The execution environment's build context (ee/execution-environment.yml, with the tarball above) in .tmp/ee, no
+# container engine needed; `podman build .tmp/ee` makes the image. tests/integration/test_awx.py checks it.
+ee: build
+	$(BIN)/ansible-builder create -f ee/execution-environment.yml --context .tmp/ee --output-filename Containerfile
 
 demo: $(STAMP) $(LINK)
 	PATH=$(CURDIR)/$(BIN):$$PATH ./demo.sh
