@@ -93,6 +93,12 @@ attributes:
     support: full
     membership: [techsquawks.iam.aws]
     description: Use C(group/techsquawks.iam.aws) in C(module_defaults) to set the connection options once.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs on the host of the task (usually C(localhost), or the one C(delegate_to) names), which calls the AWS
+        APIs and writes any secret file; the AWS account is chosen by the connection options, not by the host.
 """
 
     # Attributes shared by read-only (_info) modules.
@@ -108,4 +114,10 @@ attributes:
     support: full
     membership: [techsquawks.iam.aws]
     description: Use C(group/techsquawks.iam.aws) in C(module_defaults) to set the connection options once.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs on the host of the task (usually C(localhost), or the one C(delegate_to) names), which calls the AWS
+        APIs; the AWS account is chosen by the connection options, not by the host.
 """

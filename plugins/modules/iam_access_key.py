@@ -52,15 +52,6 @@ options:
       - V(0) rotates on every run (for example to replace a leaked key during an incident).
       - Cannot be combined with O(id).
     type: int
-  secret_file:
-    description:
-      - Absolute path of a file to write the secret of a new key to, instead of returning it.
-      - The file is written atomically with mode C(0600); a missing parent directory is created with mode
-        C(0700). It is written on the host the module runs on (use C(delegate_to) to choose it).
-      - An existing file that group or others can read, a symbolic link or a directory is refused before
-        any AWS call.
-      - Written only on a run that creates a key; otherwise the file is left alone.
-    type: path
   secret_format:
     description:
       - Format of O(secret_file).
@@ -103,9 +94,8 @@ extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
   - techsquawks.iam.deliver_to
+  - techsquawks.iam.secret_file
 notes:
-  - The secret is never part of the diff, of warnings or of error messages. When it is returned in the
-    result, set C(no_log) on the task, or use O(secret_file) instead.
   - Rotation steps, in order. Delete an inactive key if the user already has two keys; create the new key;
     verify it; write O(secret_file); retire the old key.
 seealso:
@@ -170,6 +160,27 @@ delivered:
     type: secretsmanager
     name: iam/alice/access-key
     arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/access-key-AbCdEf"
+  contains:
+    type:
+      description: The kind of destination, as O(deliver_to.type).
+      returned: always
+      type: str
+      sample: secretsmanager
+    path:
+      description: The file written.
+      returned: for the types file and age
+      type: str
+      sample: /srv/credentials/alice/access-key.age
+    name:
+      description: The name of the secret (Secrets Manager) or of the parameter (SSM).
+      returned: for the types secretsmanager and ssm
+      type: str
+      sample: iam/alice/access-key
+    arn:
+      description: The ARN of the secret.
+      returned: for the type secretsmanager
+      type: str
+      sample: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/access-key-AbCdEf"
 access_key:
   description:
     - The key the task is about, after the task (predicted in check mode, where a new key has no ID yet).
@@ -196,7 +207,7 @@ access_key:
 secret_access_key:
   description:
     - The secret of the key created by this run. Set C(no_log) on the task.
-  returned: when a key was created and O(secret_file) is not set
+  returned: when a key was created and neither O(secret_file) nor O(deliver_to) is set
   type: str
   sample: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 secret_file:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: iam_audit_report
 short_description: Write the credential audit of many AWS accounts as one Markdown report and one HTML page
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Renders the results of M(techsquawks.iam.iam_credential_report_info), one per account, into C(iam-audit.md)
     and C(iam-audit.html) directly inside O(dest).
@@ -95,6 +95,12 @@ attributes:
   diff_mode:
     support: full
     description: Returns the Markdown report's before and after.
+  platform:
+    support: full
+    platforms: posix
+    description:
+      - Runs where the task runs, normally the controller (C(delegate_to=localhost)), and writes the files there with
+        POSIX modes and ownership checks; makes no AWS call.
 seealso:
   - module: techsquawks.iam.iam_credential_report_info
 """

@@ -52,19 +52,6 @@ options:
       - When unset, a new profile gets AWS's default (V(false)) and an existing profile keeps its setting.
       - Changing only this setting keeps the password.
     type: bool
-  secret_file:
-    description:
-      - Write the password set by this run to this file instead of returning it. The file is written
-        atomically with mode 0600, and its directory is created with mode 0700.
-      - Must be an absolute path. An existing file that is a symbolic link or readable by group or others is
-        refused before any AWS call.
-      - For a new profile, the file is written once AWS created the profile; if it cannot be written, the
-        profile is deleted again, so no password is left set that nobody holds.
-      - For a new password of an existing profile (O(update_password=always)), the new file is prepared beside
-        the old one and renamed over it only once AWS accepted the password, so a password that AWS refuses
-        (for example by the password policy) never replaces the working one.
-      - The file is left alone when this run sets no password.
-    type: path
   secret_format:
     description:
       - Format of O(secret_file).
@@ -97,9 +84,13 @@ extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
   - techsquawks.iam.deliver_to
+  - techsquawks.iam.secret_file
 notes:
-  - The password is never shown in diffs, and is returned only when this run generated it and O(secret_file)
-    is not set. Set C(no_log) on tasks that return it.
+  - The password is returned only when this run generated it and neither O(secret_file) nor O(deliver_to) is set.
+  - With O(secret_file), a new profile's file is written once AWS created the profile; if it cannot be written, the
+    profile is deleted again. For a new password of an existing profile (O(update_password=always)), the new file
+    is prepared beside the old one and renamed over it only once AWS accepted the password, so a password that AWS
+    refuses (for example by the password policy) never replaces the working one.
   - AWS's default policy also forbids the account name and email address as the password; that rule cannot
     be checked here.
   - moto (the AWS emulator used for testing) wipes a login profile when C(UpdateLoginProfile) is called without
@@ -159,6 +150,27 @@ delivered:
     type: secretsmanager
     name: iam/alice/console-password
     arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/console-password-AbCdEf"
+  contains:
+    type:
+      description: The kind of destination, as O(deliver_to.type).
+      returned: always
+      type: str
+      sample: secretsmanager
+    path:
+      description: The file written.
+      returned: for the types file and age
+      type: str
+      sample: /srv/credentials/alice/console-password.age
+    name:
+      description: The name of the secret (Secrets Manager) or of the parameter (SSM).
+      returned: for the types secretsmanager and ssm
+      type: str
+      sample: iam/alice/console-password
+    arn:
+      description: The ARN of the secret.
+      returned: for the type secretsmanager
+      type: str
+      sample: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/console-password-AbCdEf"
 login_profile:
   description: The login profile after the task (predicted in check mode); empty when absent.
   returned: always
@@ -183,7 +195,7 @@ login_profile:
 password:
   description:
     - The password this run generated. Use C(no_log) on the task.
-  returned: when this run generated a password, not in check mode, and O(secret_file) is not set
+  returned: when this run generated a password, not in check mode, and neither O(secret_file) nor O(deliver_to) is set
   type: str
   sample: "q7(Xk-Rp2!vZ{m9Lw_e3"
 sign_in_url:

@@ -41,15 +41,6 @@ options:
       - Up to 226 characters of C([A-Za-z0-9_+=,.@-]); the device is created under the path V(/), so its serial
         number is C(arn:aws:iam::<account id>:mfa/<name>). Device names are unique in the account.
     type: str
-  secret_file:
-    description:
-      - Write the new device's seed to this file (mode C(0600); missing parent directories are created with mode
-        C(0700)) instead of returning it in the result. RV(otpauth_uri) is then not returned.
-      - Must be an absolute path. An existing file that is readable by group or others, or a symbolic link, is
-        refused before any AWS call.
-      - Written only by the run that creates the device. If the file cannot be written, the device is removed
-        again, so that no device exists whose seed nobody has.
-    type: path
   secret_format:
     description:
       - Format of O(secret_file).
@@ -76,10 +67,12 @@ extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
   - techsquawks.iam.deliver_to
+  - techsquawks.iam.secret_file
 notes:
   - The TOTP codes are computed from the clock of the machine that runs the module; if AWS rejects them
     (C(InvalidAuthenticationCode)), check that this clock is synchronised.
-  - Returns the seed only on the run that creates the device; use C(no_log) on the task (or O(secret_file)).
+  - Returns the seed (RV(otpauth_uri)) only on the run that creates the device, and only when neither
+    O(secret_file) nor O(deliver_to) is set.
 seealso:
   - module: techsquawks.iam.iam_user
   - name: Google Authenticator key URI format
@@ -128,6 +121,27 @@ delivered:
     type: secretsmanager
     name: iam/alice/mfa
     arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/mfa-AbCdEf"
+  contains:
+    type:
+      description: The kind of destination, as O(deliver_to.type).
+      returned: always
+      type: str
+      sample: secretsmanager
+    path:
+      description: The file written.
+      returned: for the types file and age
+      type: str
+      sample: /srv/credentials/alice/mfa.age
+    name:
+      description: The name of the secret (Secrets Manager) or of the parameter (SSM).
+      returned: for the types secretsmanager and ssm
+      type: str
+      sample: iam/alice/mfa
+    arn:
+      description: The ARN of the secret.
+      returned: for the type secretsmanager
+      type: str
+      sample: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/mfa-AbCdEf"
 serial_number:
   description:
     - With O(state=present), the serial number of the user's MFA device (predicted in check mode); the ARN of a
@@ -156,7 +170,7 @@ mfa_device:
 otpauth_uri:
   description:
     - The new device's seed as an C(otpauth://totp/) URI for authenticator apps. A secret.
-  returned: when this run created the device and O(secret_file) is not set
+  returned: when this run created the device and neither O(secret_file) nor O(deliver_to) is set
   type: str
   sample: otpauth://totp/Techsquawks:techsquawks-user?secret=JBSWY3DPEHPK3PXP&issuer=Techsquawks
 secret_file:

@@ -241,7 +241,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - techsquawks.iam.connection
-  - techsquawks.iam.connection.ATTRIBUTES
+  - techsquawks.iam.connection.attributes
   - techsquawks.iam.deliver_to
 notes:
   - Check mode predicts every user (the same progress and summary) and makes no mutating call.

@@ -50,14 +50,6 @@ options:
       - A credential created by the same run is not reset.
     type: bool
     default: false
-  secret_file:
-    description:
-      - Absolute path of a file to write the secret of a new or reset credential to, instead of returning it.
-      - The file is written atomically with mode C(0600); a missing parent directory is created with mode
-        C(0700). It is written on the host the module runs on (use C(delegate_to) to choose it).
-      - An existing file that group or others can read, a symbolic link or a directory is refused before
-        any AWS call.
-    type: path
   secret_format:
     description:
       - Format of O(secret_file).
@@ -96,9 +88,10 @@ extends_documentation_fragment:
   - techsquawks.iam.connection
   - techsquawks.iam.connection.attributes
   - techsquawks.iam.deliver_to
+  - techsquawks.iam.secret_file
 notes:
-  - The secret is never part of the diff, of warnings or of error messages. When it is returned in the
-    result, set C(no_log) on the task, or use O(secret_file) instead.
+  - O(reset) issues a new secret too; its new password is written to O(secret_file) (or delivered, or returned) like
+    the secret of a new credential.
   - moto does not implement these APIs; an endpoint that lacks them makes the task fail (it cannot tell
     whether the user already has a credential).
 seealso:
@@ -156,6 +149,27 @@ delivered:
     type: secretsmanager
     name: iam/alice/service-codecommit
     arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/service-codecommit-AbCdEf"
+  contains:
+    type:
+      description: The kind of destination, as O(deliver_to.type).
+      returned: always
+      type: str
+      sample: secretsmanager
+    path:
+      description: The file written.
+      returned: for the types file and age
+      type: str
+      sample: /srv/credentials/alice/service-codecommit.age
+    name:
+      description: The name of the secret (Secrets Manager) or of the parameter (SSM).
+      returned: for the types secretsmanager and ssm
+      type: str
+      sample: iam/alice/service-codecommit
+    arn:
+      description: The ARN of the secret.
+      returned: for the type secretsmanager
+      type: str
+      sample: "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam/alice/service-codecommit-AbCdEf"
 service_credential:
   description:
     - The credential the task is about, after the task (predicted in check mode, where a new one has no ID
@@ -195,11 +209,11 @@ service_credential:
       sample: techsquawks-user
 service_password:
   description: The password of the CodeCommit or Keyspaces credential this run created or reset. Set C(no_log).
-  returned: when a credential was created or reset and O(secret_file) is not set
+  returned: when a credential was created or reset and neither O(secret_file) nor O(deliver_to) is set
   type: str
 service_credential_secret:
   description: The secret of the Bedrock API key this run created. Set C(no_log).
-  returned: when a Bedrock API key was created and O(secret_file) is not set
+  returned: when a Bedrock API key was created and neither O(secret_file) nor O(deliver_to) is set
   type: str
 secret_file:
   description: The file the secret was written to (would be, in check mode).
