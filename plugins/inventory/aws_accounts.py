@@ -245,9 +245,15 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 try:
     from ansible.template import trust_as_template
-except ImportError:  # ansible-core < 2.19 templates every inventory string
+except ImportError:  # ansible-core < 2.19 templates every inventory string that is not wrapped as unsafe
+    from ansible.utils.unsafe_proxy import wrap_var as untrusted
 
     def trust_as_template(value: str) -> str:
+        return value
+
+else:  # ansible-core 2.19 templates only strings trusted as templates: data from AWS never is
+
+    def untrusted(value: t.Any) -> t.Any:
         return value
 
 
@@ -361,7 +367,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for host, hostvars in hosts.items():
             self.inventory.add_host(host, group=GROUP)
             hostvars = dict(
-                hostvars,
+                {name: untrusted(value) for name, value in hostvars.items()},
                 ansible_connection="local",
                 # Our own constant, the one value here meant to be templated; AWS's data never is.
                 ansible_python_interpreter=trust_as_template("{{ ansible_playbook_python }}"),

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import typing as t
+from unittest import mock
 
 import boto3
 import botocore.client
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils import basic
 from moto import mock_aws
 
 from tests.unit.emulate import Emulator
 
 READ_PREFIXES = ("Get", "List", "Describe")
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 (make test-matrix): AnsibleModule reads basic._ANSIBLE_ARGS
+
+    @contextlib.contextmanager
+    def patch_module_args(args: dict[str, t.Any] | None = None) -> t.Iterator[None]:
+        """What ansible-core 2.19's ansible.module_utils.testing.patch_module_args does on older versions."""
+        encoded = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", encoded):
+            yield
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +104,44 @@ def isolated_warnings() -> None:
 
     for store in (warnings._global_warnings, warnings._global_deprecations):
         store.clear()
+
+
+@contextlib.contextmanager
+def module_side_kept() -> t.Iterator[None]:
+    """Ansible's controller packages imported inside leave in-process module runs as they were.
+
+    ansible-core 2.19 marks the whole process as the controller when its controller code is imported
+    (``ansible.module_utils._internal.is_controller``), after which AnsibleModule.warn prints instead of returning
+    warnings: the mark is put back on exit. Older versions have no such mark and nothing needs putting back.
+    """
+    try:
+        from ansible.module_utils import _internal
+    except ImportError:  # ansible-core < 2.19
+        yield
+        return
+    before = _internal.is_controller
+    try:
+        yield
+    finally:
+        _internal.is_controller = before
+
+
+@pytest.fixture(scope="session")
+def controller_imports() -> t.Callable[[], t.ContextManager[None]]:
+    """``with controller_imports():`` around imports of ansible's controller code (see module_side_kept)."""
+    return module_side_kept
+
+
+@pytest.fixture(scope="session")
+def trusted_as_template() -> t.Callable[[t.Any], bool]:
+    """Whether ansible would template a value: 2.19's trust tags, or before 2.19 anything not wrapped unsafe."""
+    try:
+        from ansible.template import is_trusted_as_template
+    except ImportError:  # ansible-core < 2.19: every string is a template unless wrapped by wrap_var
+        from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+        return lambda value: not isinstance(value, AnsibleUnsafe)
+    return is_trusted_as_template
 
 
 @pytest.fixture

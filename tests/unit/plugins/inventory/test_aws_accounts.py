@@ -18,7 +18,7 @@ MANAGEMENT = "123456789012"  # moto's default account: the organization's manage
 
 
 @pytest.fixture(scope="module", autouse=True)
-def controller() -> t.Iterator[types.SimpleNamespace]:
+def controller(controller_imports: t.Callable[[], t.ContextManager[None]]) -> t.Iterator[types.SimpleNamespace]:
     """Ansible's controller side: its plugin loader and the classes the tests use, for this file's tests only.
 
     Importing ansible's controller code marks the whole process as the controller, after which in-process module
@@ -28,25 +28,22 @@ def controller() -> t.Iterator[types.SimpleNamespace]:
     imported them from sys.path, so those three entries are dropped (modules already imported stay, so
     monkeypatching them still reaches the plugin).
     """
-    from ansible.module_utils import _internal
+    with controller_imports():
+        from ansible.errors import AnsibleError, AnsibleParserError
+        from ansible.inventory.data import InventoryData
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.plugins.loader import init_plugin_loader, inventory_loader
 
-    before = _internal.is_controller
-    from ansible.errors import AnsibleError, AnsibleParserError
-    from ansible.inventory.data import InventoryData
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader, inventory_loader
-
-    for name in ("ansible_collections", "ansible_collections.techsquawks", "ansible_collections.techsquawks.iam"):
-        sys.modules.pop(name, None)
-    init_plugin_loader()
-    yield types.SimpleNamespace(
-        AnsibleError=AnsibleError,
-        AnsibleParserError=AnsibleParserError,
-        InventoryData=InventoryData,
-        DataLoader=DataLoader,
-        inventory_loader=inventory_loader,
-    )
-    _internal.is_controller = before
+        for name in ("ansible_collections", "ansible_collections.techsquawks", "ansible_collections.techsquawks.iam"):
+            sys.modules.pop(name, None)
+        init_plugin_loader()
+        yield types.SimpleNamespace(
+            AnsibleError=AnsibleError,
+            AnsibleParserError=AnsibleParserError,
+            InventoryData=InventoryData,
+            DataLoader=DataLoader,
+            inventory_loader=inventory_loader,
+        )
 
 
 @dataclasses.dataclass
@@ -273,14 +270,12 @@ def test_connection_settings_reach_every_host(org, inventory):
         assert "aws_profile" not in hostvars
 
 
-def test_only_the_interpreter_is_a_template_never_what_aws_returns(org, inventory):
-    from ansible.template import is_trusted_as_template
-
+def test_only_the_interpreter_is_a_template_never_what_aws_returns(org, inventory, trusted_as_template):
     org.add("{{ lookup('env', 'HOME') }}", org.sandbox)
     loaded = inventory(hostnames="id")
     hostvars = loaded.hostvars[org.accounts["{{ lookup('env', 'HOME') }}"]]
-    assert is_trusted_as_template(hostvars["ansible_python_interpreter"])
-    assert not is_trusted_as_template(hostvars["aws_account_name"])
+    assert trusted_as_template(hostvars["ansible_python_interpreter"])
+    assert not trusted_as_template(hostvars["aws_account_name"])
 
 
 def test_the_cache_answers_a_second_parse_without_any_call(org, inventory, api_calls, tmp_path):

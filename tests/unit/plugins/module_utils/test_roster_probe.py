@@ -116,27 +116,25 @@ class Issued:
 
 
 @pytest.fixture
-def controller(monkeypatch: pytest.MonkeyPatch) -> types.SimpleNamespace:
+def controller(controller_imports: t.Callable[[], t.ContextManager[None]]) -> t.Iterator[types.SimpleNamespace]:
     """The controller-side code (action plugin, ansible-vault), imported for one test only.
 
-    Importing ansible's controller packages flips ``_internal.is_controller``, after which AnsibleModule.warn
-    prints instead of returning warnings: it is put back so that the module tests that follow are unaffected.
+    Importing ansible's controller packages can mark the process as the controller, after which AnsibleModule.warn
+    prints instead of returning warnings: the mark is put back so that the module tests that follow are unaffected.
     """
-    from ansible.module_utils import _internal
+    with controller_imports():
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.parsing.vault import VaultLib, VaultSecret
 
-    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.parsing.vault import VaultLib, VaultSecret
+        from ansible_collections.techsquawks.iam.plugins.action import iam_roster as action
 
-    from ansible_collections.techsquawks.iam.plugins.action import iam_roster as action
-
-    return types.SimpleNamespace(
-        DataLoader=DataLoader,
-        VaultLib=VaultLib,
-        VaultSecret=VaultSecret,
-        ActionModule=action.ActionModule,
-        vault_encrypter=action.vault_encrypter,
-    )
+        yield types.SimpleNamespace(
+            DataLoader=DataLoader,
+            VaultLib=VaultLib,
+            VaultSecret=VaultSecret,
+            ActionModule=action.ActionModule,
+            vault_encrypter=action.vault_encrypter,
+        )
 
 
 @pytest.fixture
@@ -737,7 +735,10 @@ def run_action(
         args=args, check_mode=check_mode, diff=diff, async_val=0, action="techsquawks.iam.iam_roster", environment=None
     )
     shell = types.SimpleNamespace(tmpdir="/nonexistent", env_prefix=lambda **_env: "")
-    action = controller.ActionModule(task, types.SimpleNamespace(_shell=shell), None, controller.DataLoader(), None)
+    # shared_loader_obj given: optional since ansible-core 2.19, required before.
+    action = controller.ActionModule(
+        task, types.SimpleNamespace(_shell=shell), None, controller.DataLoader(), None, None
+    )
     shown = Shown()
     action._display = shown
     return action.run(task_vars={}), shown
