@@ -3,7 +3,10 @@
 #
 # Internal use only: this file is not a public API of the collection and may change at any time.
 
-"""X.509 signing certificates of IAM users: PEM parsing and the SIGNING_CERTIFICATE descriptor. No boto3 here."""
+"""X.509 signing certificates of IAM users: PEM parsing and the SIGNING_CERTIFICATE descriptor.
+
+Certificates are read by the ``cryptography`` package; without it every certificate is refused. No boto3 here.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +19,14 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
 
 try:
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     HAS_CRYPTOGRAPHY = True
-except ImportError:
-    # Optional: without it the PEM structure is still checked, and AWS validates the rest.
+except ImportError:  # every certificate is then refused, naming the option (see _uploaded.validate)
     HAS_CRYPTOGRAPHY = False
 
 MAX_CERTIFICATES_PER_USER = 2
+# The PEM framing only: what a block holds is read by cryptography.
 _PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 
 
@@ -33,26 +37,16 @@ class InvalidCertificate(ValueError):
 # -- parsing (pure) -----------------------------------------------------------------------------
 
 
-_DER_PROBLEMS = {
-    "tag": "its content is not a DER certificate (no ASN.1 SEQUENCE)",
-    "length": "its content has an invalid ASN.1 length",
-    "truncated": "its content is truncated",
-}
-
-
-def _der_sequence(data: bytes, offset: int) -> tuple[bytes, int]:
-    """The content of the DER SEQUENCE that starts at ``offset``, and the offset just after it."""
-    return _uploaded.der_element(data, offset, 0x30, invalid=InvalidCertificate, problems=_DER_PROBLEMS)
-
-
 def parse_certificate(text: str) -> bytes:
-    """The DER bytes of a single PEM certificate; raise InvalidCertificate explaining why not."""
+    """The DER bytes of a single PEM X.509 certificate; raise InvalidCertificate explaining why not."""
+    if not HAS_CRYPTOGRAPHY:
+        raise InvalidCertificate(_uploaded.missing_library_message("cryptography", "certificate_body"))
     text = text.strip()
     blocks = _PEM_BLOCK_RE.findall(text)
     labels = [block[0] for block in blocks]
     if any("PRIVATE KEY" in label for label in labels) or "PRIVATE KEY-----" in text:
         raise InvalidCertificate("it contains a private key; give only the certificate")
-    if labels.count("CERTIFICATE") != 1 or len(labels) != 1:
+    if labels != ["CERTIFICATE"]:
         found = ", ".join(labels) or "no PEM block"
         raise InvalidCertificate(f"it must hold exactly one -----BEGIN CERTIFICATE----- block (found {found})")
     if _PEM_BLOCK_RE.sub("", text).strip():
@@ -61,17 +55,12 @@ def parse_certificate(text: str) -> bytes:
         der = base64.b64decode("".join(blocks[0][1].split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidCertificate("its PEM data is not valid base64") from exc
-    # Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm, signature }
-    content, end = _der_sequence(der, 0)
-    if end != len(der):
-        raise InvalidCertificate("its content has trailing bytes")
-    _der_sequence(content, 0)
-    if HAS_CRYPTOGRAPHY:
-        try:
-            x509.load_der_x509_certificate(der)
-        except ValueError as exc:
-            raise InvalidCertificate(f"it is not a valid X.509 certificate ({exc})") from exc
-    return der
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        # cryptography's reason names the ASN.1 problem and where, never the certificate's content.
+        raise InvalidCertificate(f"it is not a valid X.509 certificate ({exc})") from exc
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 # -- the descriptor ----------------------------------------------------------------------------
@@ -103,4 +92,5 @@ SIGNING_CERTIFICATE = _uploaded.Uploaded(
     upload=IAM.upload_signing_certificate,
     update=IAM.update_signing_certificate,
     delete=IAM.delete_signing_certificate,
+    missing_library=None if HAS_CRYPTOGRAPHY else "cryptography",
 )

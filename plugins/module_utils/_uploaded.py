@@ -18,6 +18,8 @@ import dataclasses
 import re
 import typing as t
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.techsquawks.iam.plugins.module_utils import _compare, _validate
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM, IAMError, send_once
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
@@ -61,6 +63,14 @@ class Uploaded:
     predict: t.Callable[[str], Raw] | None = None
     # Options whose names look secret to Ansible but are not: they get an explicit no_log=False.
     not_secret: tuple[str, ...] = ()
+    # The Python library that ``identity`` needs, when it cannot be imported: every body is then refused.
+    missing_library: str | None = None
+
+    @t.overload
+    def canonical(self, text: str) -> str: ...
+
+    @t.overload
+    def canonical(self, text: None) -> None: ...
 
     def canonical(self, text: str | None) -> str | None:
         """The identity of a body (None for None); for a body IAM holds but we cannot parse, its text."""
@@ -86,25 +96,9 @@ class Uploaded:
 # -- pure helpers --------------------------------------------------------------------------------
 
 
-def der_element(
-    data: bytes, offset: int, tag: int, *, invalid: type[ValueError], problems: t.Mapping[str, str]
-) -> tuple[bytes, int]:
-    """Read the DER element with ``tag`` at ``offset``: (its content, the offset after it).
-
-    Otherwise raise ``invalid`` with the message ``problems`` gives for the reason: "tag" (not there, or
-    another tag), "length" (a malformed long-form length) or "truncated".
-    """
-    if offset + 2 > len(data) or data[offset] != tag:
-        raise invalid(problems["tag"])
-    length, offset = data[offset + 1], offset + 2
-    if length & 0x80:
-        size = length & 0x7F
-        if not 0 < size <= 4 or offset + size > len(data):
-            raise invalid(problems["length"])
-        length, offset = int.from_bytes(data[offset : offset + size], "big"), offset + size
-    if offset + length > len(data):
-        raise invalid(problems["truncated"])
-    return data[offset : offset + length], offset + length
+def missing_library_message(library: str, option: str) -> str:
+    """Ansible's missing-library message for a library needed to check ``option``."""
+    return str(missing_required_lib(library, reason=f"to check {option}"))
 
 
 def desired_status(active: bool) -> str:
@@ -144,7 +138,9 @@ def validate(kind: Uploaded, params: dict[str, t.Any]) -> list[str]:
         errors.append(
             f"{kind.id_option} '{item_id[:140]}' must be {kind.min_id_length} to 128 letters, digits or underscores"
         )
-    if body is not None:
+    if body is not None and kind.missing_library:
+        errors.append(f"{kind.body_option}: {missing_library_message(kind.missing_library, kind.body_option)}")
+    elif body is not None:
         if len(body.strip()) > MAX_BODY_LENGTH or not _BODY_RE.match(body):
             errors.append(f"{kind.body_option} must be 1 to {MAX_BODY_LENGTH} characters of printable Latin-1 text")
         else:
@@ -293,7 +289,7 @@ def ensure_item(
         outcome.after = set_status(kind, iam, check_mode=check_mode, user_name=user_name, current=before, status=status)
         if outcome.changed:
             outcome.updated.append(f"{kind.label} {before[kind.id_option]} {status}")
-    elif canonical is None:
+    elif body is None:
         raise ModuleFailure(f"{kind.id_option}: user {user_name} has no {kind.noun} {item_id}; give {kind.body_option}")
     elif item_id:
         raise ModuleFailure(

@@ -12,11 +12,13 @@ description:
   - Uploads, activates, deactivates and deletes one X.509 signing certificate of an IAM user.
   - A certificate is identified by its DER content, so line endings, line wrapping and surrounding
     whitespace of the PEM text do not matter and a second run uploads nothing.
-  - The PEM text is checked before any AWS call (fully when the Python C(cryptography) package is
-    installed, structurally otherwise). IAM allows at most two signing certificates per user, active or
+  - The PEM text is read as an X.509 certificate with the Python C(cryptography) package before any AWS
+    call, and refused when it is not one. IAM allows at most two signing certificates per user, active or
     inactive; this is checked before uploading.
 author:
   - techsquawks.iam contributors (@techsquawks)
+requirements:
+  - cryptography >= 35.0 (a dependency of ansible-core), to read the certificate
 options:
   active:
     description:

@@ -12,10 +12,13 @@ description:
   - Uploads, activates, deactivates and deletes one SSH public key of an IAM user.
   - A key is identified by its key material (the RSA modulus and exponent), so the trailing comment and
     whitespace do not matter, the same key given as C(ssh-rsa) or in PEM matches, and a second run uploads nothing.
-  - The key is validated before any AWS call. AWS accepts only RSA keys (C(ssh-rsa) or PEM) of at least
-    2048 bits, and IAM allows at most five SSH public keys per user; both are checked before uploading.
+  - The key is read with the Python C(cryptography) package and validated before any AWS call. AWS accepts
+    only RSA keys (C(ssh-rsa) or PEM) of at least 2048 bits, and IAM allows at most five SSH public keys per
+    user; both are checked before uploading.
 author:
   - techsquawks.iam contributors (@techsquawks)
+requirements:
+  - cryptography >= 35.0 (a dependency of ansible-core), to read the key
 options:
   active:
     description:

@@ -5,20 +5,19 @@ The pure helpers with a toy kind; ensure_bodies (the roster's flow) with the rea
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from unittest import mock
 
 import boto3
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _uploaded
 from ansible_collections.techsquawks.iam.plugins.module_utils._iam import IAM
 from ansible_collections.techsquawks.iam.plugins.module_utils._module import ModuleFailure
 from ansible_collections.techsquawks.iam.plugins.module_utils._signing_certificate import SIGNING_CERTIFICATE
 from ansible_collections.techsquawks.iam.plugins.module_utils._ssh_key import SSH_KEY
-from tests.certificates import rewrap, self_signed_certificate
+from tests.uploaded_kinds import KINDS, SIGNING_CERTIFICATES, SSH_KEYS, Kind
 
 
 class InvalidWidget(ValueError):
@@ -127,50 +126,26 @@ def test_module_args_mark_only_the_listed_options_not_secret():
     assert args["supports_check_mode"] is True
 
 
-PROBLEMS = {"tag": "wrong tag", "length": "bad length", "truncated": "cut short"}
+def test_validate_refuses_every_body_when_the_parsing_library_is_missing():
+    missing = dataclasses.replace(WIDGET, missing_library="widgetlib")
+    errors = _uploaded.validate(missing, {"user_name": "alice", "widget_id": None, "widget_body": "widget:x"})
+    assert len(errors) == 1
+    assert errors[0].startswith("widget_body: Failed to import the required Python library (widgetlib) on ")
+    assert "This is required to check widget_body." in errors[0]
+    # Without a body there is nothing to parse: an ID alone still works.
+    assert _uploaded.validate(missing, {"user_name": "alice", "widget_id": ID_A, "widget_body": None}) == []
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (bytes.fromhex("300201ff"), (b"\x01\xff", 4)),
-        (bytes.fromhex("3081020102"), (b"\x01\x02", 5)),
-    ],
-)
-def test_der_element_reads_short_and_long_form_lengths(data, expected):
-    assert _uploaded.der_element(data, 0, 0x30, invalid=InvalidWidget, problems=PROBLEMS) == expected
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"", "wrong tag"),
-        (bytes.fromhex("0200"), "wrong tag"),
-        (bytes.fromhex("3080"), "bad length"),
-        (bytes.fromhex("308501"), "bad length"),
-        (bytes.fromhex("300301"), "cut short"),
-    ],
-)
-def test_der_element_raises_the_callers_error_with_its_message(data, message):
-    with pytest.raises(InvalidWidget, match=f"^{message}$"):
-        _uploaded.der_element(data, 0, 0x30, invalid=InvalidWidget, problems=PROBLEMS)
-
-
-# -- ensure_bodies, against moto ------------------------------------------------------------------
+# -- ensure_bodies, against moto: the same scenarios for each real kind ---------------------------
 
 
 USER = "techsquawks-user"
+PLUGIN = {SSH_KEYS.name: SSH_KEY, SIGNING_CERTIFICATES.name: SIGNING_CERTIFICATE}
 
 
-def rsa_public_key(comment: str = "") -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    text = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    return f"{text} {comment}".strip()
-
-
-@pytest.fixture(scope="module")
-def ssh_keys() -> list[str]:
-    return [rsa_public_key(f"key{index}@laptop") for index in range(6)]
+@pytest.fixture(params=KINDS, ids=[kind.name for kind in KINDS])
+def kind(request) -> Kind:
+    return request.param
 
 
 @pytest.fixture
@@ -180,142 +155,119 @@ def user(iam_client, api_calls) -> str:
     return USER
 
 
-def ensure(kind: _uploaded.Uploaded, bodies: list[str], *, check_mode: bool = False, user_name: str = USER):
+def ensure(kind: Kind, bodies: list[str], *, check_mode: bool = False, user_name: str = USER):
     verbs = IAM(boto3.client("iam", region_name="us-east-1"), check_mode=check_mode)
-    return _uploaded.ensure_bodies(kind, verbs, check_mode=check_mode, user_name=user_name, bodies=bodies)
+    return _uploaded.ensure_bodies(PLUGIN[kind.name], verbs, check_mode=check_mode, user_name=user_name, bodies=bodies)
 
 
-def ssh_key_ids(iam_client) -> list[str]:
-    return [key["SSHPublicKeyId"] for key in iam_client.list_ssh_public_keys(UserName=USER)["SSHPublicKeys"]]
-
-
-def test_ensure_bodies_uploads_missing_keys_check_mode_first_then_is_converged(iam_client, api_calls, user, ssh_keys):
-    check = ensure(SSH_KEY, ssh_keys[:2], check_mode=True)
+def test_ensure_bodies_uploads_the_missing_ones_check_mode_first_then_is_converged(iam_client, api_calls, user, kind):
+    bodies = kind.bodies(2)
+    check = ensure(kind, bodies, check_mode=True)
     assert check.changed is True
-    assert check.created == ["SSH key (new)", "SSH key (new)"]
-    assert (check.before, check.after) == ([], [{"ssh_public_key_id": None, "status": "Active"}] * 2)
+    assert check.created == [f"{kind.label} (new)"] * 2
+    assert (check.before, check.after) == ([], [{kind.id_option: None, "status": "Active"}] * 2)
+    assert [item[kind.id_option] for item in check.result[f"{kind.result_key}s"]] == [None, None]
     assert api_calls.mutating == []
-    assert ssh_key_ids(iam_client) == []
+    assert kind.stored(iam_client, USER) == []
 
-    applied = ensure(SSH_KEY, ssh_keys[:2])
-    ids = sorted(ssh_key_ids(iam_client))
+    applied = ensure(kind, bodies)
+    stored = sorted(kind.stored(iam_client, USER), key=lambda item: item["Id"])
+    ids = [item["Id"] for item in stored]
+    assert len(ids) == 2
     assert applied.changed is True
-    assert api_calls.mutating == ["UploadSSHPublicKey", "UploadSSHPublicKey"]
-    assert sorted(applied.created) == [f"SSH key {key_id}" for key_id in ids]
-    assert applied.after == [{"ssh_public_key_id": key_id, "status": "Active"} for key_id in ids]
-    assert [key["fingerprint"] for key in applied.result["ssh_public_keys"]] == [
-        iam_client.get_ssh_public_key(UserName=USER, SSHPublicKeyId=key_id, Encoding="SSH")["SSHPublicKey"][
-            "Fingerprint"
-        ]
-        for key_id in ids
-    ]
+    assert api_calls.mutating == [f"Upload{kind.operation}"] * 2
+    assert sorted(applied.created) == [f"{kind.label} {item_id}" for item_id in ids]
+    assert applied.after == [{kind.id_option: item_id, "status": "Active"} for item_id in ids]
+    assert [
+        {name: item[name] for name in (kind.id_option, *kind.stored_fields(stored[0]))}
+        for item in applied.result[f"{kind.result_key}s"]
+    ] == [{kind.id_option: item["Id"], **kind.stored_fields(item)} for item in stored]
 
     for check_mode in (True, False):
         api_calls.clear()
-        again = ensure(SSH_KEY, list(reversed(ssh_keys[:2])), check_mode=check_mode)
+        again = ensure(kind, [kind.rewritten(body)[0] for body in reversed(bodies)], check_mode=check_mode)
         assert again.changed is False
         assert again.before == again.after == applied.after
         assert again.created == again.updated == []
-        # The list has no bodies: one GetSSHPublicKey per listed key, and nothing more.
-        assert api_calls == ["ListSSHPublicKeys", "GetSSHPublicKey", "GetSSHPublicKey"]
+        # SSH keys are listed without bodies: one get per listed key, and nothing more.
+        assert api_calls == [kind.list_operation, *kind.reads_per_item * 2]
 
 
-def test_ensure_bodies_matches_keys_whatever_their_comment_and_leaves_other_keys_alone(
-    iam_client, api_calls, user, ssh_keys
-):
-    mine = iam_client.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=ssh_keys[0])["SSHPublicKey"]
-    other = iam_client.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=ssh_keys[1])["SSHPublicKey"]
-    iam_client.update_ssh_public_key(UserName=USER, SSHPublicKeyId=other["SSHPublicKeyId"], Status="Inactive")
+def test_ensure_bodies_matches_whatever_the_spelling_and_leaves_other_items_alone(iam_client, api_calls, user, kind):
+    mine, other = kind.bodies(2)
+    mine_id = kind.upload(iam_client, USER, mine)
+    other_id = kind.upload(iam_client, USER, other)
+    kind.set_status(iam_client, USER, other_id, "Inactive")
     api_calls.clear()
-    key_type, blob, _comment = ssh_keys[0].split(" ", 2)
 
-    outcome = ensure(SSH_KEY, [f"  {key_type}\t{blob} jane@desktop\n"])
+    outcome = ensure(kind, [kind.rewritten(mine)[0]])
 
     assert outcome.changed is False
-    assert outcome.after == [{"ssh_public_key_id": mine["SSHPublicKeyId"], "status": "Active"}]
+    assert outcome.after == [{kind.id_option: mine_id, "status": "Active"}]
     assert api_calls.mutating == []
+    assert {item["Id"]: item["Status"] for item in kind.stored(iam_client, USER)} == {
+        mine_id: "Active",
+        other_id: "Inactive",
+    }
 
 
-def test_ensure_bodies_reactivates_an_inactive_match(iam_client, api_calls, user, ssh_keys):
-    key_id = iam_client.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=ssh_keys[0])["SSHPublicKey"][
-        "SSHPublicKeyId"
-    ]
-    iam_client.update_ssh_public_key(UserName=USER, SSHPublicKeyId=key_id, Status="Inactive")
+def test_ensure_bodies_reactivates_an_inactive_match(iam_client, api_calls, user, kind):
+    [body] = kind.bodies(1)
+    item_id = kind.upload(iam_client, USER, body)
+    kind.set_status(iam_client, USER, item_id, "Inactive")
     api_calls.clear()
 
-    check = ensure(SSH_KEY, ssh_keys[:1], check_mode=True)
+    check = ensure(kind, [body], check_mode=True)
     assert api_calls.mutating == []
-    applied = ensure(SSH_KEY, ssh_keys[:1])
+    applied = ensure(kind, [body])
 
     for outcome in (check, applied):
         assert outcome.changed is True
-        assert outcome.before == [{"ssh_public_key_id": key_id, "status": "Inactive"}]
-        assert outcome.after == [{"ssh_public_key_id": key_id, "status": "Active"}]
-        assert (outcome.created, outcome.updated) == ([], [f"SSH key {key_id} Active"])
-    assert api_calls.mutating == ["UpdateSSHPublicKey"]
+        assert outcome.before == [{kind.id_option: item_id, "status": "Inactive"}]
+        assert outcome.after == [{kind.id_option: item_id, "status": "Active"}]
+        assert (outcome.created, outcome.updated) == ([], [f"{kind.label} {item_id} Active"])
+    assert api_calls.mutating == [f"Update{kind.operation}"]
+    assert [item["Status"] for item in kind.stored(iam_client, USER)] == ["Active"]
 
 
-def test_ensure_bodies_checks_the_limit_before_any_upload(iam_client, api_calls, user, ssh_keys):
-    # moto has no 5-key limit: the function must refuse before asking AWS.
-    for body in ssh_keys[:4]:
-        iam_client.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=body)
+def test_ensure_bodies_checks_the_limit_before_any_upload(iam_client, api_calls, user, kind):
+    # moto has no 5-key limit for SSH keys: the function must refuse before asking AWS.
+    bodies = kind.bodies(kind.limit + 1)
+    present = [kind.upload(iam_client, USER, body) for body in bodies[: kind.limit - 1]]
     api_calls.clear()
 
     for check_mode in (True, False):
-        # Two more would be six: nothing is uploaded, not even the one that would fit.
-        with pytest.raises(
-            ModuleFailure,
-            match=r"^public_key: user techsquawks-user has 4 SSH public keys \(.*\); uploading 2 more would exceed "
-            r"the IAM maximum of 5",
-        ):
-            ensure(SSH_KEY, ssh_keys, check_mode=check_mode)
+        # Two more would be one too many: nothing is uploaded, not even the one that would fit.
+        with pytest.raises(ModuleFailure) as refused:
+            ensure(kind, bodies, check_mode=check_mode)
+        assert str(refused.value) == (
+            f"{kind.body_option}: user {USER} has {kind.limit - 1} {kind.plural} ({', '.join(present)}); "
+            f"uploading 2 more would exceed the IAM maximum of {kind.limit}; delete some before uploading others"
+        )
     assert api_calls.mutating == []
 
-    assert ensure(SSH_KEY, ssh_keys[:5]).created == [mock.ANY]  # the fifth fits
-    with pytest.raises(ModuleFailure, match=r"^public_key: user techsquawks-user already has 5 SSH public keys"):
-        ensure(SSH_KEY, ssh_keys)
-    assert api_calls.mutating == ["UploadSSHPublicKey"]
+    assert ensure(kind, bodies[: kind.limit]).created == [mock.ANY]  # the last one that fits
+    with pytest.raises(
+        ModuleFailure, match=rf"^{kind.body_option}: user {USER} already has {kind.limit} {kind.plural}"
+    ):
+        ensure(kind, bodies)
+    assert api_calls.mutating == [f"Upload{kind.operation}"]
+    assert len(kind.stored(iam_client, USER)) == kind.limit
 
 
-def test_ensure_bodies_with_no_bodies_reads_no_key(api_calls, user):
-    outcome = ensure(SSH_KEY, [])
+def test_ensure_bodies_with_no_bodies_reads_no_body(api_calls, user, kind):
+    outcome = ensure(kind, [])
 
     assert (outcome.changed, outcome.before, outcome.after) == (False, [], [])
-    assert api_calls == ["ListSSHPublicKeys"]
+    assert api_calls == [kind.list_operation]
 
 
-def test_ensure_bodies_for_a_missing_user_predicts_in_check_mode_and_fails_otherwise(aws, api_calls, ssh_keys):
-    predicted = ensure(SSH_KEY, ssh_keys[:1], check_mode=True, user_name="nobody")
-    assert predicted.created == ["SSH key (new)"]
-    assert predicted.result["ssh_public_keys"][0]["user_name"] == "nobody"
+def test_ensure_bodies_for_a_missing_user_predicts_in_check_mode_and_fails_otherwise(aws, api_calls, kind):
+    [body] = kind.bodies(1)
+    predicted = ensure(kind, [body], check_mode=True, user_name="nobody")
+    assert predicted.created == [f"{kind.label} (new)"]
+    assert predicted.result[f"{kind.result_key}s"][0]["user_name"] == "nobody"
 
     with pytest.raises(ModuleFailure, match=r"^user_name: user nobody does not exist$"):
-        ensure(SSH_KEY, ssh_keys[:1], user_name="nobody")
-    assert api_calls.mutating == []
-
-
-def test_ensure_bodies_of_certificates_reads_bodies_from_the_list_and_is_converged(iam_client, api_calls, user):
-    certs = [self_signed_certificate(), self_signed_certificate()]
-
-    check = ensure(SIGNING_CERTIFICATE, certs, check_mode=True)
-    assert (check.changed, check.created) == (True, ["signing certificate (new)"] * 2)
-    assert api_calls.mutating == []
-
-    applied = ensure(SIGNING_CERTIFICATE, certs)
-    listed = iam_client.list_signing_certificates(UserName=USER)["Certificates"]
-    assert applied.after == sorted(
-        ({"certificate_id": cert["CertificateId"], "status": "Active"} for cert in listed),
-        key=lambda item: item["certificate_id"],
-    )
-    assert api_calls.mutating == ["UploadSigningCertificate", "UploadSigningCertificate"]
-
-    api_calls.clear()
-    again = ensure(SIGNING_CERTIFICATE, [rewrap(cert) for cert in certs])
-    assert again.changed is False
-    assert api_calls == ["ListSigningCertificates"]
-
-    with pytest.raises(
-        ModuleFailure, match=r"^certificate_body: user techsquawks-user already has 2 signing certificates"
-    ):
-        ensure(SIGNING_CERTIFICATE, [*certs, self_signed_certificate()])
+        ensure(kind, [body], user_name="nobody")
     assert api_calls.mutating == []

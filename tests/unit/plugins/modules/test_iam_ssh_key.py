@@ -1,9 +1,13 @@
-"""iam_ssh_key: the real main() against moto in-process, with keys generated in the test."""
+"""iam_ssh_key: what is specific to SSH public keys (formats, key types and sizes, fingerprints, parsing).
+
+The real main() against moto in-process, with keys generated in the test. The scenarios iam_ssh_key shares
+with iam_signing_certificate (upload, status, limit, absent, option checks) are in test_uploaded_modules.py.
+"""
 
 from __future__ import annotations
 
 import base64
-import contextlib
+import re
 import shutil
 import subprocess
 
@@ -15,13 +19,12 @@ from hypothesis import strategies as st
 
 from ansible_collections.techsquawks.iam.plugins.module_utils import _ssh_key
 from ansible_collections.techsquawks.iam.plugins.modules import iam_ssh_key
+from tests.uploaded_kinds import md5_fingerprint, openssh, rsa_private_keys
 
 USER = "techsquawks-user"
-
-
-def openssh(private_key) -> str:
-    public = private_key.public_key()
-    return public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+ACCEPTED = "AWS accepts only RSA keys (ssh-rsa or PEM) of 2048 bits or more"
+INVALID = "Invalid input: public_key is not a usable SSH public key: "
+NOT_SSH_RSA = "its key data is not a valid ssh-rsa key (truncated, corrupt or of another type)"
 
 
 def rsa_key(bits: int = 2048):
@@ -32,20 +35,14 @@ def pem(private_key, fmt=serialization.PublicFormat.SubjectPublicKeyInfo) -> str
     return private_key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
 
 
+def pem_block(der: bytes, label: str = "PUBLIC KEY") -> str:
+    return f"-----BEGIN {label}-----\n{base64.encodebytes(der).decode()}-----END {label}-----\n"
+
+
 @pytest.fixture(scope="module")
 def rsa_private():
-    return rsa_key()
-
-
-@pytest.fixture(scope="module")
-def key(rsa_private) -> str:
-    return openssh(rsa_private) + " jane@laptop"
-
-
-@pytest.fixture(scope="module")
-def other_keys() -> list[str]:
-    """Five more RSA keys (AWS's maximum per user), distinct from ``key``."""
-    return [openssh(rsa_key()) + f" other{index}@laptop" for index in range(5)]
+    [key] = rsa_private_keys(1)
+    return key
 
 
 @pytest.fixture
@@ -55,55 +52,15 @@ def user(iam_client, api_calls) -> str:
     return USER
 
 
-def keys_of(iam_client, user_name: str = USER) -> list[dict]:
-    listed = iam_client.list_ssh_public_keys(UserName=user_name)["SSHPublicKeys"]
-    return [
-        iam_client.get_ssh_public_key(UserName=user_name, SSHPublicKeyId=item["SSHPublicKeyId"], Encoding="SSH")[
-            "SSHPublicKey"
-        ]
-        for item in listed
-    ]
+def key_ids(iam_client) -> list[str]:
+    return [item["SSHPublicKeyId"] for item in iam_client.list_ssh_public_keys(UserName=USER)["SSHPublicKeys"]]
 
 
-def upload(iam_client, body: str, user_name: str = USER) -> str:
-    return iam_client.upload_ssh_public_key(UserName=user_name, SSHPublicKeyBody=body)["SSHPublicKey"]["SSHPublicKeyId"]
+def upload(iam_client, body: str) -> str:
+    return iam_client.upload_ssh_public_key(UserName=USER, SSHPublicKeyBody=body)["SSHPublicKey"]["SSHPublicKeyId"]
 
 
-# -- present --------------------------------------------------------------------------------------
-
-
-def test_present_uploads_key_once_check_mode_first_and_second_run_is_noop(run_module, iam_client, api_calls, user, key):
-    args = {"user_name": user, "public_key": key}
-
-    predicted = run_module(iam_ssh_key, args, check_mode=True)
-    assert predicted["changed"] is True
-    assert api_calls.mutating == []
-    assert keys_of(iam_client) == []
-    assert predicted["ssh_public_key"]["status"] == "Active"
-    assert predicted["ssh_public_key_id"] is None
-
-    api_calls.clear()
-    created = run_module(iam_ssh_key, args)
-    assert created["changed"] is True
-    assert api_calls.mutating == ["UploadSSHPublicKey"]
-    [stored] = keys_of(iam_client)
-    assert created["ssh_public_key"] == {
-        "ssh_public_key_id": stored["SSHPublicKeyId"],
-        "fingerprint": stored["Fingerprint"],
-        "status": "Active",
-        "upload_date": stored["UploadDate"].isoformat(),
-        "user_name": user,
-    }
-    assert created["ssh_public_key_id"] == stored["SSHPublicKeyId"]
-    assert created["fingerprint"] == stored["Fingerprint"]
-    assert stored["SSHPublicKeyBody"] == key
-
-    api_calls.clear()
-    assert run_module(iam_ssh_key, args, check_mode=True)["changed"] is False
-    again = run_module(iam_ssh_key, args)
-    assert again["changed"] is False
-    assert again["ssh_public_key"] == created["ssh_public_key"]
-    assert api_calls.mutating == []
+# -- formats ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -123,36 +80,52 @@ def test_present_accepts_rsa_keys_in_each_format_idempotently(run_module, iam_cl
     api_calls.clear()
     assert run_module(iam_ssh_key, args)["changed"] is False
     assert api_calls.mutating == []
-    assert [stored["SSHPublicKeyId"] for stored in keys_of(iam_client)] == [result["ssh_public_key_id"]]
+    assert key_ids(iam_client) == [result["ssh_public_key_id"]]
 
 
 @pytest.mark.parametrize(
-    "make_key",
+    ("make_key", "reason"),
     [
-        pytest.param(lambda: openssh(ed25519.Ed25519PrivateKey.generate()) + " jane@laptop", id="ed25519"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP256R1())) + " jane@laptop", id="ecdsa-p256"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP384R1())), id="ecdsa-p384"),
-        pytest.param(lambda: openssh(ec.generate_private_key(ec.SECP521R1())), id="ecdsa-p521"),
-        pytest.param(lambda: pem(ed25519.Ed25519PrivateKey.generate()), id="ed25519-pem"),
-        pytest.param(lambda: pem(ec.generate_private_key(ec.SECP256R1())), id="ecdsa-p256-pem"),
+        pytest.param(
+            lambda: openssh(ed25519.Ed25519PrivateKey.generate()) + " jane@laptop",
+            f"its type is 'ssh-ed25519'; {ACCEPTED}",
+            id="ed25519",
+        ),
+        pytest.param(
+            lambda: openssh(ec.generate_private_key(ec.SECP256R1())) + " jane@laptop",
+            f"its type is 'ecdsa-sha2-nistp256'; {ACCEPTED}",
+            id="ecdsa-p256",
+        ),
+        pytest.param(
+            lambda: openssh(ec.generate_private_key(ec.SECP384R1())),
+            f"its type is 'ecdsa-sha2-nistp384'; {ACCEPTED}",
+            id="ecdsa-p384",
+        ),
+        pytest.param(
+            lambda: openssh(ec.generate_private_key(ec.SECP521R1())),
+            f"its type is 'ecdsa-sha2-nistp521'; {ACCEPTED}",
+            id="ecdsa-p521",
+        ),
+        pytest.param(
+            lambda: pem(ed25519.Ed25519PrivateKey.generate()),
+            f"its PEM data is not an RSA public key; {ACCEPTED}",
+            id="ed25519-pem",
+        ),
+        pytest.param(
+            lambda: pem(ec.generate_private_key(ec.SECP256R1())),
+            f"its PEM data is not an RSA public key; {ACCEPTED}",
+            id="ecdsa-p256-pem",
+        ),
     ],
 )
 @pytest.mark.parametrize("check_mode", [False, True], ids=["apply", "check"])
-def test_present_refuses_ed25519_and_ecdsa_keys_before_any_aws_call(run_module, aws, api_calls, make_key, check_mode):
+def test_present_refuses_ed25519_and_ecdsa_keys_before_any_aws_call(
+    run_module, aws, api_calls, make_key, reason, check_mode
+):
     result = run_module(iam_ssh_key, {"user_name": USER, "public_key": make_key()}, check_mode=check_mode)
     assert result["failed"] is True
-    assert result["msg"].startswith("Invalid input: public_key is not a usable SSH public key: ")
-    assert result["msg"].endswith("AWS accepts only RSA keys (ssh-rsa or PEM) of 2048 bits or more")
+    assert result["msg"] == INVALID + reason
     assert api_calls == []
-
-
-def test_present_ignores_comment_and_whitespace_when_matching(run_module, iam_client, api_calls, user, key):
-    upload(iam_client, key)
-    api_calls.clear()
-    key_type, blob, _comment = key.split(" ", 2)
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": f"\n  {key_type}\t{blob}   other@desktop \n"})
-    assert result["changed"] is False
-    assert api_calls.mutating == []
 
 
 def test_present_with_pem_matches_same_rsa_key_uploaded_as_openssh(run_module, iam_client, api_calls, user):
@@ -161,9 +134,8 @@ def test_present_with_pem_matches_same_rsa_key_uploaded_as_openssh(run_module, i
     for fmt in (serialization.PublicFormat.SubjectPublicKeyInfo, serialization.PublicFormat.PKCS1):
         api_calls.clear()
         result = run_module(iam_ssh_key, {"user_name": user, "public_key": pem(private, fmt)})
-        assert result["changed"] is False
-        assert result["ssh_public_key_id"] == key_id
-    assert api_calls.mutating == []
+        assert (result["changed"], result["ssh_public_key_id"]) == (False, key_id)
+        assert api_calls.mutating == []
 
 
 def test_present_with_openssh_matches_same_rsa_key_uploaded_as_pem(run_module, iam_client, api_calls, user):
@@ -175,237 +147,50 @@ def test_present_with_openssh_matches_same_rsa_key_uploaded_as_pem(run_module, i
     assert api_calls.mutating == []
 
 
-def test_present_with_another_key_uploads_a_second_key(run_module, iam_client, user, key, other_keys):
-    first = upload(iam_client, key)
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": other_keys[0]})
-    assert result["changed"] is True
-    assert result["ssh_public_key_id"] != first
-    assert len(keys_of(iam_client)) == 2
-
-
-def test_present_inactive_uploads_then_deactivates(run_module, iam_client, api_calls, user, key):
-    args = {"user_name": user, "public_key": key, "active": False}
-    predicted = run_module(iam_ssh_key, args, check_mode=True)
-    assert (predicted["changed"], predicted["ssh_public_key"]["status"]) == (True, "Inactive")
-    assert api_calls.mutating == []
-
-    result = run_module(iam_ssh_key, args)
-    assert result["ssh_public_key"]["status"] == "Inactive"
-    assert api_calls.mutating == ["UploadSSHPublicKey", "UpdateSSHPublicKey"]
-    assert [stored["Status"] for stored in keys_of(iam_client)] == ["Inactive"]
-
-    api_calls.clear()
-    assert run_module(iam_ssh_key, args)["changed"] is False
-    assert api_calls.mutating == []
-
-
-def test_active_toggle_by_body_with_check_mode_and_diff(run_module, iam_client, api_calls, user, key):
-    key_id = upload(iam_client, key)
-    api_calls.clear()
-    args = {"user_name": user, "public_key": key, "active": False}
-
-    predicted = run_module(iam_ssh_key, args, check_mode=True, diff=True)
-    assert predicted["changed"] is True
-    assert predicted["diff"]["before"]["status"] == "Active"
-    assert predicted["diff"]["after"]["status"] == "Inactive"
-    assert predicted["diff"]["after"]["ssh_public_key_id"] == key_id
-    assert api_calls.mutating == []
-    assert keys_of(iam_client)[0]["Status"] == "Active"
-
-    result = run_module(iam_ssh_key, args, diff=True)
-    assert result["changed"] is True
-    assert result["diff"] == predicted["diff"]
-    assert keys_of(iam_client)[0]["Status"] == "Inactive"
-    assert api_calls.mutating == ["UpdateSSHPublicKey"]
-
-
-def test_active_toggle_by_id_reactivates_key(run_module, iam_client, api_calls, user, key):
-    key_id = upload(iam_client, key)
-    iam_client.update_ssh_public_key(UserName=user, SSHPublicKeyId=key_id, Status="Inactive")
-    api_calls.clear()
-    result = run_module(iam_ssh_key, {"user_name": user, "id": key_id})
-    assert result["changed"] is True
-    assert result["ssh_public_key"]["status"] == "Active"
-    assert result["fingerprint"] == keys_of(iam_client)[0]["Fingerprint"]
-    assert keys_of(iam_client)[0]["Status"] == "Active"
-    assert api_calls.mutating == ["UpdateSSHPublicKey"]
-
-
-def test_diff_never_contains_the_key_body(run_module, user, key):
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key}, diff=True)
-    assert result["diff"]["before"] == {}
-    assert result["diff"]["after"] == result["ssh_public_key"]
-    assert key.split()[1] not in str(result["diff"])
-
-
-def test_check_mode_fingerprint_is_md5_of_key_blob_as_aws_computes_it(run_module, user, key, tmp_path):
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key}, check_mode=True)
-    fingerprint = result["fingerprint"]
-    assert len(fingerprint.split(":")) == 16
-    if shutil.which("ssh-keygen"):
-        (tmp_path / "key.pub").write_text(key + "\n")
-        listing = subprocess.run(
-            ["ssh-keygen", "-l", "-E", "md5", "-f", str(tmp_path / "key.pub")],  # noqa: S607 - test tool
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert f"MD5:{fingerprint}" in listing
-
-
-def test_sixth_key_fails_naming_public_key_before_upload(run_module, iam_client, api_calls, user, key, other_keys):
-    # moto has no 5-key limit; the module must refuse before asking AWS.
-    for other in other_keys:
-        upload(iam_client, other)
-    api_calls.clear()
-    for check_mode in (True, False):
-        result = run_module(iam_ssh_key, {"user_name": user, "public_key": key}, check_mode=check_mode)
-        assert result["failed"] is True
-        assert result["msg"].startswith("public_key: user techsquawks-user already has 5 SSH public keys")
-    assert api_calls.mutating == []
-    assert len(keys_of(iam_client)) == 5
-
-
-def test_fifth_key_uploads_and_existing_key_is_found_when_at_the_limit(
-    run_module, iam_client, api_calls, user, key, other_keys
-):
-    for other in other_keys[:4]:
-        upload(iam_client, other)
-    assert run_module(iam_ssh_key, {"user_name": user, "public_key": key})["changed"] is True
-    api_calls.clear()
-    assert run_module(iam_ssh_key, {"user_name": user, "public_key": key})["changed"] is False
-    assert api_calls.mutating == []
-
-
-def test_duplicate_uploaded_elsewhere_is_not_uploaded_again(run_module, iam_client, api_calls, user, key):
-    # AWS refuses duplicates (DuplicateSSHPublicKey) but moto accepts them: the module must not rely on either.
-    upload(iam_client, key)
-    second = upload(iam_client, key)
-    iam_client.update_ssh_public_key(UserName=user, SSHPublicKeyId=second, Status="Inactive")
-    api_calls.clear()
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "active": False})
-    assert (result["changed"], result["ssh_public_key_id"]) == (False, second)
-    assert api_calls.mutating == []
-
-
-def test_present_with_unknown_id_fails_naming_ssh_public_key_id(run_module, api_calls, user):
-    result = run_module(iam_ssh_key, {"user_name": user, "ssh_public_key_id": "APKAEXAMPLEEXAMPLE00"})
-    assert result["failed"] is True
-    assert result["msg"].startswith(f"ssh_public_key_id: user {user} has no SSH public key APKAEXAMPLEEXAMPLE00")
-    assert api_calls.mutating == []
-
-
-def test_id_and_body_of_different_keys_fail_without_changes(run_module, iam_client, api_calls, user, key, other_keys):
-    upload(iam_client, key)
-    other_id = upload(iam_client, other_keys[0])
-    api_calls.clear()
-    for state in ("present", "absent"):
-        result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "id": other_id, "state": state})
-        assert result["failed"] is True
-        assert result["msg"].startswith(f"ssh_public_key_id: key {other_id} of user {user} holds another key")
-    assert api_calls.mutating == []
-    assert len(keys_of(iam_client)) == 2
-
-
-def test_body_uploaded_under_another_id_fails(run_module, iam_client, api_calls, user, key):
-    key_id = upload(iam_client, key)
-    api_calls.clear()
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "id": "APKAEXAMPLEEXAMPLE00"})
-    assert result["failed"] is True
-    assert f"public_key is uploaded for user {user} as {key_id}" in result["msg"]
-    assert api_calls.mutating == []
-
-
-def test_present_for_missing_user_fails_naming_user_name(run_module, aws, api_calls, key):
-    result = run_module(iam_ssh_key, {"user_name": "nobody", "public_key": key})
-    assert result["failed"] is True
-    assert result["msg"] == "user_name: user nobody does not exist"
-    assert api_calls.mutating == []
-
-
-def test_check_mode_for_missing_user_predicts_upload_with_warning(run_module, aws, api_calls, key):
-    result = run_module(iam_ssh_key, {"user_name": "nobody", "public_key": key}, check_mode=True)
-    assert result["changed"] is True
-    assert result["ssh_public_key"]["user_name"] == "nobody"
-    assert "User nobody does not exist; assuming an earlier task would create it." in str(result["warnings"])
-    assert api_calls.mutating == []
-
-
-# -- absent ---------------------------------------------------------------------------------------
-
-
-def test_absent_by_body_deletes_key_with_check_mode_first(run_module, iam_client, api_calls, user, key):
-    key_id = upload(iam_client, key)
-    args = {"user_name": user, "public_key": key, "state": "absent"}
-    api_calls.clear()
-
-    predicted = run_module(iam_ssh_key, args, check_mode=True, diff=True)
-    assert (predicted["changed"], predicted["removed"]) == (True, [key_id])
-    assert predicted["diff"]["before"]["ssh_public_key_id"] == key_id
-    assert predicted["diff"]["after"] == {}
-    assert api_calls.mutating == []
-    assert len(keys_of(iam_client)) == 1
-
-    result = run_module(iam_ssh_key, args)
-    assert (result["changed"], result["removed"], result["ssh_public_key"]) == (True, [key_id], {})
-    assert keys_of(iam_client) == []
-
-    api_calls.clear()
-    again = run_module(iam_ssh_key, args)
-    assert (again["changed"], again["removed"]) == (False, [])
-    assert api_calls.mutating == []
-
-
-def test_absent_by_id_deletes_only_that_key(run_module, iam_client, user, key, other_keys):
-    keep = upload(iam_client, key)
-    drop = upload(iam_client, other_keys[0])
-    result = run_module(iam_ssh_key, {"user_name": user, "id": drop, "state": "absent"})
-    assert (result["changed"], result["removed"]) == (True, [drop])
-    assert [stored["SSHPublicKeyId"] for stored in keys_of(iam_client)] == [keep]
-
-
-def test_absent_by_body_removes_every_duplicate(run_module, iam_client, user, key):
-    upload(iam_client, key)
-    upload(iam_client, key)
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "state": "absent"})
-    assert result["changed"] is True
-    assert len(result["removed"]) == 2
-    assert keys_of(iam_client) == []
+# -- fingerprints -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "args",
+    "fmt",
     [
-        pytest.param({"id": "APKAEXAMPLEEXAMPLE00"}, id="unknown-id"),
-        pytest.param({"user_name": "nobody", "id": "APKAEXAMPLEEXAMPLE00"}, id="unknown-user"),
+        pytest.param(None, id="openssh"),
+        pytest.param(serialization.PublicFormat.SubjectPublicKeyInfo, id="pem-public-key"),
+        pytest.param(serialization.PublicFormat.PKCS1, id="pem-rsa-public-key"),
     ],
 )
-def test_absent_when_missing_is_unchanged(run_module, api_calls, user, args):
-    result = run_module(iam_ssh_key, {"user_name": user, "state": "absent", **args})
-    assert (result["changed"], result["removed"]) == (False, [])
-    assert api_calls.mutating == []
+def test_check_mode_fingerprint_is_md5_of_the_ssh_key_blob_in_every_format(run_module, user, rsa_private, fmt):
+    # AWS reports the MD5 of the SSH wire-format key (as ssh-keygen -l -E md5), however the key was given.
+    body = openssh(rsa_private) + " jane@laptop" if fmt is None else pem(rsa_private, fmt)
+    result = run_module(iam_ssh_key, {"user_name": user, "public_key": body}, check_mode=True)
+    assert result["fingerprint"] == md5_fingerprint(openssh(rsa_private))
+    assert result["ssh_public_key"]["fingerprint"] == result["fingerprint"]
 
 
-def test_absent_by_body_when_missing_is_unchanged(run_module, api_calls, user, key):
-    result = run_module(iam_ssh_key, {"user_name": user, "public_key": key, "state": "absent"})
-    assert (result["changed"], result["removed"]) == (False, [])
-    assert api_calls.mutating == []
+@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="OpenSSH's ssh-keygen is not installed")
+def test_fingerprint_is_what_ssh_keygen_prints(rsa_private, tmp_path):
+    (tmp_path / "key.pub").write_text(openssh(rsa_private) + " jane@laptop\n")
+    listing = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "md5", "-f", str(tmp_path / "key.pub")],  # noqa: S607 - test tool
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    fingerprint = _ssh_key.parse_public_key(pem(rsa_private)).fingerprint
+    assert listing.split()[:2] == ["2048", f"MD5:{fingerprint}"]
 
 
-# -- validation before any AWS call ------------------------------------------------------------
+# -- refused keys -----------------------------------------------------------------------------------
 
 
 def _swap_type(key: str, new_type: str) -> str:
-    blob = key.split()[1]
-    return f"{new_type} {blob}"
+    return f"{new_type} {key.split()[1]}"
 
 
 def _bad_keys() -> list:
     small_rsa = rsa_key(1024)
     ed = openssh(ed25519.Ed25519PrivateKey.generate())
     rsa_blob = base64.b64decode(openssh(rsa_key()).split()[1])
-    truncated_blob = base64.b64encode(rsa_blob[:200]).decode()
-    trailing_blob = base64.b64encode(rsa_blob + b"\x00").decode()
+    truncated, trailing = (base64.b64encode(blob).decode() for blob in (rsa_blob[:200], rsa_blob + b"\x00"))
     private_pem = (
         rsa_key()
         .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -413,84 +198,127 @@ def _bad_keys() -> list:
     )
     ec_pem = pem(ec.generate_private_key(ec.SECP256R1()))
     return [
-        pytest.param(openssh(small_rsa), f"1024-bit RSA key; {ACCEPTED}", id="rsa-1024"),
-        pytest.param(pem(small_rsa), f"1024-bit RSA key; {ACCEPTED}", id="rsa-1024-pem"),
-        pytest.param(pem(small_rsa, serialization.PublicFormat.PKCS1), "1024-bit RSA key", id="rsa-1024-pkcs1"),
-        pytest.param("ssh-rsa AAAA!!!notbase64", "not valid base64", id="bad-base64"),
-        pytest.param(_swap_type(ed, "ssh-rsa"), "of type 'ssh-ed25519', not 'ssh-rsa'", id="type-mismatch"),
+        pytest.param(openssh(small_rsa), f"it is a 1024-bit RSA key; {ACCEPTED}", id="rsa-1024"),
+        pytest.param(pem(small_rsa), f"it is a 1024-bit RSA key; {ACCEPTED}", id="rsa-1024-pem"),
+        pytest.param(
+            pem(small_rsa, serialization.PublicFormat.PKCS1),
+            f"it is a 1024-bit RSA key; {ACCEPTED}",
+            id="rsa-1024-pkcs1",
+        ),
+        pytest.param("ssh-rsa AAAA!!!notbase64", "its key data is not valid base64", id="bad-base64"),
+        pytest.param(_swap_type(ed, "ssh-rsa"), NOT_SSH_RSA, id="type-mismatch"),
         pytest.param(_swap_type(ed, "ssh-dss"), f"its type is 'ssh-dss'; {ACCEPTED}", id="dsa"),
-        pytest.param(f"ssh-rsa {truncated_blob}", "truncated", id="truncated"),
-        pytest.param(f"ssh-rsa {trailing_blob}", "trailing bytes", id="trailing-bytes"),
-        pytest.param("ssh-rsa", "not in OpenSSH format", id="no-blob"),
-        pytest.param(f"{openssh(small_rsa)}\n{openssh(small_rsa)}", "spans several lines", id="two-keys"),
-        pytest.param(private_pem, "it is a private key", id="private-key"),
-        pytest.param(ec_pem, f"not an RSA public key; {ACCEPTED}", id="ec-pem"),
-        pytest.param("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "not a PUBLIC KEY", id="cert"),
-        pytest.param("ssh-rsa " + "A" * 17000, "1 to 16384 characters", id="too-long"),
+        pytest.param(f"ssh-rsa {truncated}", NOT_SSH_RSA, id="truncated"),
+        pytest.param(f"ssh-rsa {trailing}", NOT_SSH_RSA, id="trailing-bytes"),
+        pytest.param("ssh-rsa", "it is not in OpenSSH format '<type> <base64 key> [comment]'", id="no-blob"),
+        pytest.param(
+            f"{openssh(small_rsa)}\n{openssh(small_rsa)}",
+            "it spans several lines; give one key on one line",
+            id="two-keys",
+        ),
+        pytest.param(
+            private_pem,
+            "it is a private key; give the public key (ssh-keygen -y -f <private key file>)",
+            id="private-key",
+        ),
+        pytest.param(ec_pem, f"its PEM data is not an RSA public key; {ACCEPTED}", id="ec-pem"),
+        pytest.param(pem_block(b"\x30\x03\x02\x01\x05"), "its PEM data is not a valid public key", id="pem-garbage"),
+        pytest.param(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "its PEM block is not a PUBLIC KEY or RSA PUBLIC KEY block",
+            id="cert",
+        ),
     ]
 
 
-ACCEPTED = "AWS accepts only RSA keys (ssh-rsa or PEM) of 2048 bits or more"
-
-
 @pytest.mark.parametrize(("public_key", "reason"), _bad_keys())
-def test_invalid_public_key_fails_before_any_aws_call(run_module, aws, api_calls, public_key, reason):
+def test_invalid_public_key_fails_with_its_reason_before_any_aws_call(run_module, aws, api_calls, public_key, reason):
     result = run_module(iam_ssh_key, {"user_name": USER, "public_key": public_key})
     assert result["failed"] is True
-    assert result["msg"].startswith("Invalid input: public_key ")
-    assert reason in result["msg"]
+    assert result["msg"] == INVALID + reason
+    assert api_calls == []
+
+
+def test_too_long_a_key_fails_before_any_aws_call(run_module, aws, api_calls):
+    result = run_module(iam_ssh_key, {"user_name": USER, "public_key": "ssh-rsa " + "A" * 17000})
+    assert result["failed"] is True
+    assert result["msg"] == "Invalid input: public_key must be 1 to 16384 characters of printable Latin-1 text"
     assert api_calls == []
 
 
 def test_error_message_never_repeats_the_key_material(run_module, aws, api_calls):
     small = openssh(rsa_key(1024))
     result = run_module(iam_ssh_key, {"user_name": USER, "public_key": small})
+    assert result["msg"] == INVALID + f"it is a 1024-bit RSA key; {ACCEPTED}"
     assert small.split()[1][:40] not in result["msg"]
-
-
-@pytest.mark.parametrize(
-    ("args", "option"),
-    [
-        pytest.param({"user_name": "a b", "public_key": "x"}, "user_name", id="user-name"),
-        pytest.param({"user_name": USER, "id": "short"}, "ssh_public_key_id", id="short-id"),
-        pytest.param({"user_name": USER, "id": "APKA-EXAMPLE-EXAMPLE-00"}, "ssh_public_key_id", id="id-chars"),
-        pytest.param({"user_name": USER}, "public_key, ssh_public_key_id", id="neither"),
-    ],
-)
-def test_invalid_options_fail_naming_the_option_before_any_aws_call(run_module, aws, api_calls, args, option):
-    result = run_module(iam_ssh_key, args)
-    assert result["failed"] is True
-    assert option in result["msg"]
-    assert api_calls == []
 
 
 # -- parsing ----------------------------------------------------------------------------------------
 
+# Every message parse_public_key refuses a key with.
+REFUSALS = (
+    r"^(it is a private key; |its PEM block is not |it spans several lines; |it is not in OpenSSH format |"
+    r"its type is '.*'; AWS accepts only RSA keys|its key data is not valid base64$|"
+    r"its key data is not a valid ssh-rsa key |it is a \d+-bit RSA key; |"
+    r"its PEM data is not (a valid|an RSA) public key)"
+)
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
 
 @given(st.text(max_size=300))
-def test_parse_public_key_rejects_garbage_only_with_invalid_key(text):
-    with contextlib.suppress(_ssh_key.InvalidKey):
+@example("ssh-rsa AAAA")
+@example("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+def test_parse_public_key_rejects_any_text_too_short_to_hold_a_2048_bit_key(text):
+    # A 2048-bit key takes at least 372 characters in OpenSSH format (more in PEM): none of these is one.
+    with pytest.raises(_ssh_key.InvalidKey, match=REFUSALS):
         _ssh_key.parse_public_key(text)
 
 
-@given(st.binary(max_size=300))
-def test_parse_public_key_rejects_malformed_blobs_only_with_invalid_key(tail):
-    blob = len(b"ssh-rsa").to_bytes(4, "big") + b"ssh-rsa" + tail
-    with contextlib.suppress(_ssh_key.InvalidKey):
+@given(st.binary(max_size=250))
+def test_parse_public_key_rejects_ssh_rsa_blobs_too_short_to_hold_a_2048_bit_key(tail):
+    # An RSA modulus of 2048 bits takes 256 bytes: whatever these bytes are, the key is malformed or too small.
+    blob = _ssh_string(b"ssh-rsa") + tail
+    with pytest.raises(
+        _ssh_key.InvalidKey, match=r"^(its key data is not a valid ssh-rsa key |it is a \d+-bit RSA key; )"
+    ):
         _ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(blob).decode()}")
+
+
+@given(st.binary(min_size=1, max_size=200))
+def test_parse_public_key_rejects_pem_blocks_too_short_to_hold_a_2048_bit_key(der):
+    # A 2048-bit RSA SubjectPublicKeyInfo takes 294 bytes of DER.
+    with pytest.raises(_ssh_key.InvalidKey, match=r"^its PEM data is not (a valid|an RSA) public key|^it is a \d+-bit"):
+        _ssh_key.parse_public_key(pem_block(der))
+
+
+RSA_KEY = openssh(rsa_private_keys(1)[0])
+RSA_BLOB = base64.b64decode(RSA_KEY.split()[1])
+
+
+@given(st.integers(min_value=1, max_value=len(RSA_BLOB) - 1))
+def test_parse_public_key_rejects_every_truncation_of_a_valid_key(length):
+    with pytest.raises(_ssh_key.InvalidKey, match=f"^{re.escape(NOT_SSH_RSA)}$"):
+        _ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(RSA_BLOB[:length]).decode()}")
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_parse_public_key_rejects_a_valid_key_with_bytes_after_it(extra):
+    with pytest.raises(_ssh_key.InvalidKey, match=f"^{re.escape(NOT_SSH_RSA)}$"):
+        _ssh_key.parse_public_key(f"ssh-rsa {base64.b64encode(RSA_BLOB + extra).decode()}")
 
 
 @given(
     st.sampled_from(["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-dss"]),
     st.binary(max_size=300),
 )
-def test_parse_public_key_refuses_every_non_rsa_key_type(key_type, tail):
-    blob = len(key_type).to_bytes(4, "big") + key_type.encode() + tail
-    with pytest.raises(_ssh_key.InvalidKey, match=r"AWS accepts only RSA keys \(ssh-rsa or PEM\) of 2048 bits"):
+def test_parse_public_key_rejects_every_non_rsa_key_type(key_type, tail):
+    blob = _ssh_string(key_type.encode()) + tail
+    refusal = f"its type is '{key_type}'; {ACCEPTED}"
+    with pytest.raises(_ssh_key.InvalidKey, match=f"^{re.escape(refusal)}$"):
         _ssh_key.parse_public_key(f"{key_type} {base64.b64encode(blob).decode()}")
-
-
-RSA_KEY = openssh(rsa_key())
 
 
 @given(
@@ -516,3 +344,9 @@ def test_canonical_form_is_identical_for_openssh_and_both_pem_formats(rsa_privat
         )
     }
     assert forms == {openssh(rsa_private)}
+
+
+def test_parsed_key_reports_its_size_and_the_ssh_blob(rsa_private):
+    parsed = _ssh_key.parse_public_key(pem(rsa_private, serialization.PublicFormat.PKCS1))
+    assert (parsed.key_type, parsed.bits) == ("ssh-rsa", 2048)
+    assert parsed.blob == base64.b64decode(openssh(rsa_private).split()[1])
