@@ -11,7 +11,7 @@ FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint build ee demo bench clean
+.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint changelog-lint changelog build ee demo bench clean
 
 all: test
 
@@ -26,7 +26,7 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn $(CURDIR) $(LINK)
 
-test: lint unit integration test-faults sanity ansible-lint
+test: lint unit integration test-faults sanity ansible-lint changelog-lint
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
@@ -57,6 +57,20 @@ sanity: $(STAMP)
 ansible-lint: $(STAMP) $(LINK)
 	# NODEPS: lint the working tree as it is, without installing the collection into ~/.ansible.
 	ANSIBLE_LINT_NODEPS=1 ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) $(BIN)/ansible-lint --profile production roles/ playbooks/
+
+# The fragments (changelogs/fragments/, also the ones added after the last release) and changelogs/changelog.yaml are
+# valid, and CHANGELOG.md is what antsibull-changelog generates from changelog.yaml.
+changelog-lint: $(STAMP)
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+	mkdir -p .tmp
+	$(BIN)/antsibull-changelog generate --output .tmp/CHANGELOG.md --output-format md
+	cmp -s .tmp/CHANGELOG.md CHANGELOG.md || (echo "CHANGELOG.md is not generated from changelogs/changelog.yaml: run antsibull-changelog generate" >&2; exit 1)
+
+# Fold the fragments into the release of galaxy.yml's version (changelog.yaml, CHANGELOG.md) and remove them: until
+# that version is published, run again after adding fragments and they join it.
+changelog: $(STAMP)
+	$(BIN)/antsibull-changelog release
 
 build: $(STAMP)
 	$(BIN)/ansible-galaxy collection build --force --output-path .tmp/dist .
