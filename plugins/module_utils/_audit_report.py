@@ -48,6 +48,11 @@ except ImportError as exc:  # the HTML page's chart needs it; the Markdown repor
     HAS_MATPLOTLIB = False
     MATPLOTLIB_IMPORT_ERROR = exc
 
+if t.TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.container import BarContainer
+    from matplotlib.typing import RcKeyType
+
 MARKDOWN_FILE = "iam-audit.md"
 HTML_FILE = "iam-audit.html"
 FILES = {"markdown": MARKDOWN_FILE, "html": HTML_FILE}
@@ -263,9 +268,10 @@ def account(audit: dict[str, t.Any]) -> Account:
     account_id = _text(audit.get("account")) or (_text(result.get("account")) if isinstance(result, dict) else None)
     region = _text(audit.get("region"))
     failure = _failure(audit, result)
-    if failure is not None:
-        return Account(label, account_id, region, failed=True, msg=failure, generated_time=None)
-    report = result.get("report") if isinstance(result.get("report"), dict) else {}
+    if failure is not None or not isinstance(result, dict):  # result is a dict whenever there is no failure
+        return Account(label, account_id, region, failed=True, msg=failure or "the audit failed", generated_time=None)
+    raw_report = result.get("report")
+    report = raw_report if isinstance(raw_report, dict) else {}
     generated = _when(report.get("generated_time"))
     as_of = _audit_time(generated, report.get("age_hours"))
     findings = sorted(
@@ -478,7 +484,11 @@ def markdown(accounts: t.Sequence[Account], title: str = DEFAULT_TITLE) -> str:
 
 # matplotlib's own defaults (a user's matplotlibrc or style must not change the page), glyphs drawn as paths
 # (the chart looks the same without the font), and a fixed salt for the SVG's element IDs: same data, same bytes.
-CHART_RC = {"svg.hashsalt": "techsquawks.iam audit report", "svg.fonttype": "path", "font.size": 9}
+CHART_RC: dict[RcKeyType, t.Any] = {
+    "svg.hashsalt": "techsquawks.iam audit report",
+    "svg.fonttype": "path",
+    "font.size": 9,
+}
 # No creation date (it would change every run) and no producer line.
 SVG_METADATA = {"Date": None, "Creator": None}
 AGE_COLOR, USED_COLOR, NEVER_COLOR, LIMIT_COLOR = "#3b6ea8", "#e39b2d", "#c44e52", "#555555"
@@ -514,7 +524,7 @@ def key_chart(acc: Account) -> str | None:
         axes = figure.add_subplot()
         bars = axes.barh([row - 0.2 for row in rows], ages, height=0.38, color=AGE_COLOR, label="age (days)")
         axes.bar_label(bars, fmt="%d", padding=2, fontsize=8)
-        handles = [bars]
+        handles: list[Artist | BarContainer] = [bars]
         for is_used, color, legend in (
             (True, USED_COLOR, "days since last use"),
             (False, NEVER_COLOR, "never used: days since created"),
@@ -722,6 +732,11 @@ def _current(path: str) -> str | None:
         raise DeliveryError(f"'{path}' exists but is not UTF-8 text; refusing to overwrite it") from None
 
 
+def _replacing_with(content: str) -> t.Callable[[str | None], str]:
+    """A render for write_secret that ignores what the file held."""
+    return lambda _existing: content
+
+
 def publish(dest: str, documents: dict[str, str], *, check_mode: bool) -> Publication:
     """Write each document whose file differs (atomically, mode 0600; ``dest`` created 0700 when missing).
 
@@ -733,5 +748,5 @@ def publish(dest: str, documents: dict[str, str], *, check_mode: bool) -> Public
     stale = [name for name, content in documents.items() if before[name] != content]
     if not check_mode:
         for name in stale:
-            write_secret(paths[name], lambda _existing, content=documents[name]: content, merge=False)
+            write_secret(paths[name], _replacing_with(documents[name]), merge=False)
     return Publication(changed=bool(stale), paths=paths, before=before)

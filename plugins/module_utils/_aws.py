@@ -130,8 +130,12 @@ def build_session(params: dict[str, t.Any]) -> t.Any:
         session.get_scoped_config()
     except botocore.exceptions.ProfileNotFound as exc:
         raise AWSConnectionError(f"profile: {exc}") from exc
-    if params.get("access_key") or params.get("secret_key"):
-        session.set_credentials(params.get("access_key"), params.get("secret_key"), params.get("session_token"))
+    access_key, secret_key = params.get("access_key"), params.get("secret_key")
+    if access_key or secret_key:
+        if not (access_key and secret_key):
+            missing = "secret_key" if access_key else "access_key"
+            raise AWSConnectionError(f"{missing}: access_key and secret_key are given together or not at all")
+        session.set_credentials(access_key, secret_key, params.get("session_token"))
     if params.get("role_arn"):
         session = _assumed_role_session(session, params)
     return session
@@ -168,14 +172,19 @@ def _assumed_role_session(source: t.Any, params: dict[str, t.Any]) -> t.Any:
     )
     botocore_session = botocore.session.Session()
     # botocore's own refreshable assume-role credentials, as a profile with role_arn would give.
-    botocore_session._credentials = DeferredRefreshableCredentials(
+    # There is no public setter for a session's credentials object: the attribute is what botocore reads.
+    botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
         method="assume-role", refresh_using=fetcher.fetch_credentials
     )
     botocore_session.set_config_variable("region", region)
     return botocore_session
 
 
-def _config(max_attempts: int, retry_mode: str) -> t.Any:
+# botocore's retry modes this collection uses ("legacy" retries too little for IAM's throttling).
+RetryMode = t.Literal["standard", "adaptive"]
+
+
+def _config(max_attempts: int, retry_mode: RetryMode) -> t.Any:
     return Config(
         retries={"mode": retry_mode, "total_max_attempts": max_attempts},
         user_agent_extra=f"techsquawks.iam/{COLLECTION_VERSION}",
@@ -191,7 +200,7 @@ def create_client(
     service: str,
     params: dict[str, t.Any],
     max_attempts: int = MAX_ATTEMPTS,
-    retry_mode: str = "standard",
+    retry_mode: RetryMode = "standard",
 ) -> t.Any:
     """Create a client for ``service`` with the shared retry and user-agent configuration.
 

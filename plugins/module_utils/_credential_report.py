@@ -18,6 +18,7 @@ import concurrent.futures
 import csv
 import dataclasses
 import datetime
+import functools
 import io
 import re
 import time
@@ -566,7 +567,7 @@ def _join_user(iam: IAM, row: Row, last_used: str) -> None:
     for slot, key in sorted(match_key_slots(row, keys).items()):
         row[f"access_key_{slot}_id"] = key["AccessKeyId"]
         if wants_last_used(row, slot, last_used):
-            used = _absent_is_empty(lambda key=key: iam.get_access_key_last_used(key["AccessKeyId"]), {})
+            used = _absent_is_empty(functools.partial(iam.get_access_key_last_used, key["AccessKeyId"]), {})
             merge_last_used(row, slot, used)
 
 

@@ -27,6 +27,14 @@ def test_explicit_keys_win_over_the_environment():
     assert session.get_credentials().access_key == "AKIDEXPLICIT"
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"), [({"access_key": "AKIDEXPLICIT"}, "secret_key"), ({"secret_key": "s3cret"}, "access_key")]
+)
+def test_half_a_key_pair_fails_naming_the_missing_option(given, missing):
+    with pytest.raises(AWSConnectionError, match=rf"^{missing}: access_key and secret_key are given together"):
+        build_session(given)
+
+
 def test_role_arn_signs_with_the_assumed_roles_credentials(aws):
     session = build_session({"role_arn": "arn:aws:iam::111111111111:role/iam-onboarding", "region": "us-east-1"})
     sts = create_client(session, "sts", {"region": "us-east-1"})
