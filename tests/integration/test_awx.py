@@ -46,7 +46,8 @@ def ee_context(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("ee")
     shutil.copytree(ROOT / "ee", work / "ee")
     build_collection(ROOT, work / ".tmp" / "dist")
-    path = os.pathsep.join((str(BIN), "/usr/bin", "/bin"))
+    # PATH is the virtualenv alone: no podman or docker to be found, whatever the machine has.
+    path = str(BIN)
     assert [engine for engine in ("podman", "docker") if shutil.which(engine, path=path)] == []
     definition = str(work / "ee" / "execution-environment.yml")
     command = [str(BIN / "ansible-builder"), "create", "-f", definition, "--context", str(work / "context")]
