@@ -10,8 +10,13 @@ PYTEST_WORKERS ?= 2
 FAULT_TESTS := tests/integration/test_faults.py
 BENCH_VENV := .tmp/bench-venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
+# The docs site's tools (docs/requirements.txt) in their own virtualenv, the site built into DOCS_DEST.
+DOCS_VENV := .tmp/docs-venv
+DOCS_STAMP := $(DOCS_VENV)/.installed
+DOCS_DEST := .tmp/docs
+DOCS_ENV := ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(CURDIR)/$(DOCS_VENV)/bin:$$PATH
 
-.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint changelog-lint changelog build ee demo bench clean
+.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint changelog-lint changelog docs docs-lint build ee demo bench clean
 
 all: test
 
@@ -26,7 +31,7 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn $(CURDIR) $(LINK)
 
-test: lint unit integration test-faults sanity ansible-lint changelog-lint
+test: lint unit integration test-faults sanity ansible-lint changelog-lint docs-lint
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
@@ -71,6 +76,36 @@ changelog-lint: $(STAMP)
 # that version is published, run again after adding fragments and they join it.
 changelog: $(STAMP)
 	$(BIN)/antsibull-changelog release
+
+# The docs tools' virtualenv: ansible-core as requirements-dev.txt pins it (constraints take no extras: stripped).
+$(DOCS_STAMP): docs/requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	sed 's/\[[^]]*\]//' requirements-dev.txt > $(DOCS_VENV)/constraints.txt
+	$(DOCS_VENV)/bin/python -m pip install --quiet -c $(DOCS_VENV)/constraints.txt -r docs/requirements.txt \
+	  || $(DOCS_VENV)/bin/python -m pip install --quiet -c $(DOCS_VENV)/constraints.txt -r docs/requirements.txt
+	touch $(DOCS_STAMP)
+
+# Every module's, plugin's and the role's documentation (schema, markup, references, rstcheck of the generated RST)
+# and the user guide's references.
+docs-lint: $(DOCS_STAMP) $(LINK)
+	$(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+	  --validate-collection-refs all .
+
+# The HTML docs site (collection docs and the user guide in docs/docsite/) into $(DOCS_DEST)/build/html. The build
+# is offline: the Ansible docsite's labels the pages link to come from docs/ansible-docsite-labels.txt instead of
+# intersphinx downloads (the generated conf.py's mapping is replaced).
+docs: $(DOCS_STAMP) $(LINK)
+	rm -rf $(DOCS_DEST)
+	mkdir -p $(DOCS_DEST)
+	$(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir $(DOCS_DEST) \
+	  --project techsquawks.iam --copyright 'techsquawks.iam contributors' --title 'techsquawks.iam' \
+	  --index-rst-source docs/index.rst techsquawks.iam
+	$(DOCS_VENV)/bin/python docs/intersphinx_inventory.py docs/ansible-docsite-labels.txt $(DOCS_DEST)/ansible_devel.inv
+	echo "intersphinx_mapping = {'ansible_devel': ('https://docs.ansible.com/projects/ansible/devel/', '../ansible_devel.inv')}" \
+	  >> $(DOCS_DEST)/conf.py
+	cd $(DOCS_DEST) && $(DOCS_ENV) ./build.sh
+	@echo "make docs: $(DOCS_DEST)/build/html/index.html ($$(find $(DOCS_DEST)/build/html -name '*.html' | wc -l) pages)"
 
 build: $(STAMP)
 	$(BIN)/ansible-galaxy collection build --force --output-path .tmp/dist .
