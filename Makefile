@@ -20,6 +20,17 @@ DOCS_ENV := ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(CURDIR)/$(D
 
 all: test
 
+# $(call constrained_venv,DIR,REQUIREMENTS): a virtualenv of its own in DIR with REQUIREMENTS installed, the pins it
+# shares with requirements-dev.txt taken from there as constraints (which take no extras: stripped); one retry.
+define constrained_venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	sed 's/\[[^]]*\]//' requirements-dev.txt > $(1)/constraints.txt
+	$(1)/bin/python -m pip install --quiet -c $(1)/constraints.txt -r $(2) \
+	  || $(1)/bin/python -m pip install --quiet -c $(1)/constraints.txt -r $(2)
+	touch $(1)/.installed
+endef
+
 $(STAMP): requirements-dev.txt requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -77,14 +88,9 @@ changelog-lint: $(STAMP)
 changelog: $(STAMP)
 	$(BIN)/antsibull-changelog release
 
-# The docs tools' virtualenv: ansible-core as requirements-dev.txt pins it (constraints take no extras: stripped).
+# The docs tools' virtualenv (ansible-core as requirements-dev.txt pins it).
 $(DOCS_STAMP): docs/requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(DOCS_VENV)
-	$(DOCS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	sed 's/\[[^]]*\]//' requirements-dev.txt > $(DOCS_VENV)/constraints.txt
-	$(DOCS_VENV)/bin/python -m pip install --quiet -c $(DOCS_VENV)/constraints.txt -r docs/requirements.txt \
-	  || $(DOCS_VENV)/bin/python -m pip install --quiet -c $(DOCS_VENV)/constraints.txt -r docs/requirements.txt
-	touch $(DOCS_STAMP)
+	$(call constrained_venv,$(DOCS_VENV),docs/requirements.txt)
 
 # Every module's, plugin's and the role's documentation (schema, markup, references, rstcheck of the generated RST)
 # and the user guide's references.
@@ -118,15 +124,9 @@ ee: build
 demo: $(STAMP) $(LINK)
 	PATH=$(CURDIR)/$(BIN):$$PATH ./demo.sh
 
-# The benchmark's own virtualenv (the ansible package, for amazon.aws), built once and reused. Pins shared
-# with requirements-dev.txt come from it as constraints (which take no extras: stripped).
+# The benchmark's own virtualenv (the ansible package, for amazon.aws), built once and reused.
 $(BENCH_STAMP): benchmarks/requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	sed 's/\[[^]]*\]//' requirements-dev.txt > $(BENCH_VENV)/constraints.txt
-	$(BENCH_VENV)/bin/python -m pip install --quiet -c $(BENCH_VENV)/constraints.txt -r benchmarks/requirements.txt \
-	  || $(BENCH_VENV)/bin/python -m pip install --quiet -c $(BENCH_VENV)/constraints.txt -r benchmarks/requirements.txt
-	touch $(BENCH_STAMP)
+	$(call constrained_venv,$(BENCH_VENV),benchmarks/requirements.txt)
 
 # BENCH_USERS (default 20), BENCH_RUNS (default 3) and BENCH_FORKS (default 20) come from the environment.
 bench: $(BENCH_STAMP) $(LINK)
