@@ -34,6 +34,7 @@ def wait_for_credentials(sts_client: t.Any, expected_arn: str, *, timeout: float
     """
     deadline = time.monotonic() + timeout
     attempt = 0
+    code: str | None  # the AWS error code of the last answer (None for an error without one)
     while True:
         try:
             arn = sts_client.get_caller_identity().get("Arn")

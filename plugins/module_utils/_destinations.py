@@ -56,7 +56,7 @@ def normalized(value: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
 
 def stored(value: dict[str, t.Any] | None) -> bool:
     """Whether the secret goes to AWS (Secrets Manager or SSM) rather than to a file."""
-    return bool(value) and value["type"] in ("secretsmanager", "ssm")
+    return bool(value and value["type"] in ("secretsmanager", "ssm"))
 
 
 def errors(option: str, value: t.Any, *, kinds: t.Iterable[str], roster: bool = False) -> list[str]:
@@ -250,7 +250,7 @@ def _sink(
         )
     from ansible_collections.techsquawks.iam.plugins.module_utils import _secret_store
 
-    common = {
+    common: dict[str, t.Any] = {
         "kind": kind,
         "user_name": user_name,
         "name": value.get("name"),

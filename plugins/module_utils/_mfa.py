@@ -60,7 +60,8 @@ def pick_device(devices: list[dict[str, t.Any]], serial: str) -> dict[str, t.Any
         if same_serial(device["SerialNumber"], serial):
             return device
     virtual = [device for device in devices if is_virtual(device)]
-    return (virtual or devices or [None])[0]
+    candidates = virtual or devices
+    return candidates[0] if candidates else None
 
 
 def state_of(devices: list[dict[str, t.Any]]) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from ansible_collections.techsquawks.iam.plugins.module_utils._aws import (
     CONNECTION_ARGUMENT_SPEC,
     CONNECTION_OPTIONS,
     HAS_BOTO3,
+    MAX_ATTEMPTS,
     AWSConnectionError,
     build_session,
     create_client,
@@ -33,6 +34,12 @@ class ModuleFailure(Exception):
 
 class IAMModule(AnsibleModule):
     """An AnsibleModule that knows how to reach IAM; ``execute()`` is the only place a module exits."""
+
+    if t.TYPE_CHECKING:  # ansible-core has no type hints: these two never return
+
+        def fail_json(self, msg: str, **kwargs: t.Any) -> t.NoReturn: ...
+
+        def exit_json(self, **kwargs: t.Any) -> t.NoReturn: ...
 
     def __init__(self, argument_spec: dict[str, t.Any], **kwargs: t.Any):
         spec = dict(CONNECTION_ARGUMENT_SPEC)
@@ -55,8 +62,9 @@ class IAMModule(AnsibleModule):
             try:
                 if self._session is None:
                     self._session = build_session(self.connection_params)
-                kwargs = {"max_attempts": max_attempts} if max_attempts else {}
-                self._clients[key] = create_client(self._session, service, self.connection_params, **kwargs)
+                self._clients[key] = create_client(
+                    self._session, service, self.connection_params, max_attempts=max_attempts or MAX_ATTEMPTS
+                )
             except AWSConnectionError as exc:
                 self.fail_json(msg=str(exc))
         return self._clients[key]

@@ -443,7 +443,7 @@ class SecretsManagerSink(_Sink):
         *,
         kind: str,
         user_name: str,
-        user_arn: str,
+        user_arn: str | None,
         name: str | None = None,
         prefix: str = SECRETSMANAGER_PREFIX,
         kms_key_id: str | None = None,
@@ -464,7 +464,8 @@ class SecretsManagerSink(_Sink):
             raise ValueError("; ".join(problems))
         self.store = SecretsManager(client)
         self.kms_key_id, self.tags = kms_key_id, dict(tags or {})
-        self.principals = list(dict.fromkeys([user_arn, *readers]))
+        # No ARN only for a user that is not there yet (a check-mode preview, which delivers nothing).
+        self.user_arn, self.readers = user_arn, tuple(readers)
         self.recovery_window_days = recovery_window_days
         self.arn: str | None = None
 
@@ -472,6 +473,9 @@ class SecretsManagerSink(_Sink):
         return {"type": self.type, "name": self.name, "arn": self.arn}
 
     def deliver(self, payload: dict[str, t.Any]) -> str:
+        if self.user_arn is None:
+            raise SecretStoreError(f"secret {self.name}: the user has no ARN to name in the policy that locks it")
+        principals = list(dict.fromkeys([self.user_arn, *self.readers]))
         value = self._value(payload)
         carried = _secret_pieces(value, payload)
         secret = self.store.describe_secret(self.name)
@@ -484,7 +488,7 @@ class SecretsManagerSink(_Sink):
             self.store.tag_secret(self.name, self.tags)
         # Put every time rather than compared first: re-delivery means a new credential, which is rare, and
         # one call is cheaper than a GetResourcePolicy that mostly finds the same policy.
-        self.store.put_resource_policy(self.name, read_policy(self.principals))
+        self.store.put_resource_policy(self.name, read_policy(principals))
         token = str(uuid.uuid4())  # the version's ID: botocore's retries of this call make one version
         if self.kms_key_id and not _same_key(secret.get("KmsKeyId"), self.kms_key_id):
             answer = self.store.update_secret(self.name, value, token, carried, self.kms_key_id)

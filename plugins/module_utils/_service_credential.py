@@ -130,7 +130,7 @@ def normalize_services(value: list[t.Any] | None) -> list[ServiceSpec]:
     """The ServiceSpecs of a ``service_credentials`` value that services_errors found valid."""
     specs = []
     for item in value or []:
-        entry = {"service_name": item} if isinstance(item, str) else item
+        entry: dict[str, t.Any] = {"service_name": item} if isinstance(item, str) else item
         specs.append(ServiceSpec(entry["service_name"], entry.get("active"), entry.get("credential_age_days")))
     return specs
 
@@ -173,7 +173,8 @@ def managed(credentials: list[Credential]) -> Credential | None:
     one that has not expired (inactive), else None."""
     usable = [c for c in oldest_first(credentials) if not expired(c)]
     active = [c for c in usable if c["Status"] == ACTIVE]
-    return (active or usable or [None])[-1]
+    candidates = active or usable
+    return candidates[-1] if candidates else None
 
 
 def view(credentials: list[Credential], issued: t.Collection[str | None] = ()) -> list[dict[str, t.Any]]:

@@ -222,6 +222,15 @@ def test_the_resource_policy_lets_the_user_and_readers_read_and_denies_everyone_
     assert calls(sent, "PutResourcePolicy")[0]["BlockPublicPolicy"] is True
 
 
+def test_a_user_without_an_arn_is_previewed_but_never_delivered_to(sm, api_calls):
+    sink = secret_sink(sm, user_arn=None)  # a user not there yet, in check mode
+
+    assert sink.path == NAME
+    with pytest.raises(_secret_store.SecretStoreError, match=r"^secret iam/alice/access-key: the user has no ARN"):
+        sink.deliver(key_payload(1))
+    assert api_calls == []
+
+
 def test_a_changed_kms_key_and_missing_tags_are_applied_to_an_existing_secret(sm, kms_key, sent):
     secret_sink(sm).deliver(key_payload(1))
     sent.clear()
