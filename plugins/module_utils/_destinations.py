@@ -47,6 +47,14 @@ SPEC: dict[str, dict[str, t.Any]] = {
 DEFAULTS = {key: spec.get("default") for key, spec in SPEC.items()}
 
 
+@t.overload
+def normalized(value: dict[str, t.Any]) -> dict[str, t.Any]: ...
+
+
+@t.overload
+def normalized(value: dict[str, t.Any] | None) -> dict[str, t.Any] | None: ...
+
+
 def normalized(value: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
     """A ``deliver_to`` value with every key present (the spec's defaults for those not given)."""
     if value is None:
@@ -54,7 +62,7 @@ def normalized(value: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
     return {key: value.get(key, DEFAULTS[key]) if value.get(key) is not None else DEFAULTS[key] for key in SPEC}
 
 
-def stored(value: dict[str, t.Any] | None) -> bool:
+def stored(value: dict[str, t.Any] | None) -> t.TypeGuard[dict[str, t.Any]]:
     """Whether the secret goes to AWS (Secrets Manager or SSM) rather than to a file."""
     return bool(value and value["type"] in ("secretsmanager", "ssm"))
 

@@ -192,7 +192,8 @@ class Engine:
         self.password_rules = _Once(lambda: _passwords.rules_from_policy(reader.get_password_policy()))
         self.caller = _Once(lambda: get_caller_identity(self._sts()))
         self._aliases = _Once(reader.list_account_aliases)
-        self._lock, self._clients = threading.Lock(), {}
+        self._lock = threading.Lock()
+        self._clients: dict[str, t.Any] = {}  # service name -> its client (aws_client)
 
     # -- shared reads --
 
@@ -333,7 +334,9 @@ class Engine:
         outcome = _user.ensure_present(iam, check_mode=check_mode, current=current, spec=spec)
         record.add("user", _user_view(outcome))
         user_arn = outcome.after.get("arn") or (self.predicted_arn(entry) if check_mode else None)
-        record.account = user_arn.split(":")[4] if user_arn else None
+        if not user_arn:  # IAM names every user it holds by its ARN
+            raise ModuleFailure(f"IAM answered without the ARN of user {name}")
+        record.account = user_arn.split(":")[4]
 
         policy = self.settings.remediation.overridden(entry.remediation)
         now = _access_keys.utc_now()
@@ -485,10 +488,11 @@ class Engine:
         policy: _hygiene.Policy,
         now: t.Any,
     ) -> tuple[_hygiene.Action | None, list[str]]:
-        if user is None or profile is None or not profile.get("create_date"):
+        created = _hygiene.parse_time(profile.get("create_date") or None) if profile is not None else None
+        if user is None or created is None:
             return None, []
         action, warning = _hygiene.console_action(
-            _hygiene.parse_time(profile["create_date"]),
+            created,
             _hygiene.parse_time(user.get("password_last_used")),
             kept=kept,
             policy=policy,
@@ -678,7 +682,7 @@ _LABELS = {
 }
 
 
-def _partial_prove(engine: Engine, user_arn: str | None) -> t.Callable[[str, str], None]:
+def _partial_prove(engine: Engine, user_arn: str) -> t.Callable[[str, str], None]:
     def prove(key_id: str, secret: str) -> None:
         _access_keys.prove_key(engine.client_with_credentials, user_arn, engine.settings.verify_timeout, key_id, secret)
 

@@ -357,7 +357,9 @@ def entry_spec_errors(users: t.Any) -> list[str]:
 
 def parse_entries(users: list[t.Any], root: str) -> tuple[list[Entry], list[str]]:
     """The checked entries, and every problem found, each naming the entry and its key."""
-    entries, errors, seen = [], [], {}
+    entries: list[Entry] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}  # lowered name -> the index of its first entry
     for index, raw in enumerate(users):
         label = f"users[{index}]"
         if not isinstance(raw, dict):
