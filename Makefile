@@ -42,7 +42,7 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn $(CURDIR) $(LINK)
 
-test: lint unit integration test-faults sanity ansible-lint changelog-lint docs-lint
+test: lint unit integration test-faults sanity ansible-lint changelog-lint docs-lint docs
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
