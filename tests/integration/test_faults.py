@@ -102,7 +102,9 @@ def delivered_key(root: Path, user: str) -> tuple[str, str]:
 def assert_private(root: Path) -> None:
     """The credentials root and every directory under it 0700, every file 0600, no symlink."""
     assert mode(root) == 0o700, root
-    for path in root.rglob("*"):
+    paths = list(root.rglob("*"))
+    assert any(path.is_file() for path in paths), f"{root} holds no file to check"
+    for path in paths:
         assert not path.is_symlink(), path
         assert mode(path) == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode(path))}"
 

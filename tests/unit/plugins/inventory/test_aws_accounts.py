@@ -211,6 +211,7 @@ def test_a_tag_filter_keeps_the_accounts_with_every_tag(org, inventory, api_call
 def test_tags_are_read_only_for_a_tag_filter_or_read_tags(org, inventory, api_calls):
     loaded = inventory()
     assert "ListTagsForResource" not in api_calls
+    assert len(loaded.hostvars) == 5
     assert all("aws_account_tags" not in hostvars for hostvars in loaded.hostvars.values())
 
 
@@ -262,6 +263,8 @@ def test_strict_fails_on_a_compose_expression_that_cannot_be_evaluated(org, inve
 
 def test_connection_settings_reach_every_host(org, inventory):
     loaded = inventory(region="eu-west-1", role_session_name="audit-run")
+    assert len(loaded.hostvars) == 5
+    assert "master" in loaded.hostvars
     for name, hostvars in loaded.hostvars.items():
         assert hostvars["aws_region"] == "eu-west-1"
         if name != "master":

@@ -802,6 +802,7 @@ def test_without_the_policy_control_there_is_no_authorization_details_call(accou
     result = run_audit(cr.Options(controls=("console_mfa", "access_key_rotation")))
 
     assert "GetAccountAuthorizationDetails" not in api_calls
+    assert sorted(record["user"] for record in result["users"]) == ["alice", "bob", "carol", "dave"]
     assert all(record["attached_policies"] is None for record in result["users"])
     assert set(result["totals"]["by_control"]) == {"console_mfa", "access_key_rotation"}
 

@@ -164,6 +164,8 @@ def converges_then_stays(roster, users, api_calls, **options) -> dict[str, t.Any
     assert api_calls.mutating == [], api_calls
     applied = roster(users, **options)
     assert applied.get("failed") is not True, applied.get("msg")
+    assert by_name(preview), "the preview lists the users"
+    assert set(by_name(preview)) == set(by_name(applied))
     for name, user in by_name(preview).items():
         mine = by_name(applied)[name]
         assert (user["changed"], user["removed"]) == (mine["changed"], mine["removed"])

@@ -170,7 +170,9 @@ def test_default_policy_requires_eight_characters():
 
 def test_violations_never_quote_the_password():
     password = "secretvalue"
-    for violation in check_password(password, rules_from_policy({"MinimumPasswordLength": 20, "RequireSymbols": True})):
+    violations = check_password(password, rules_from_policy({"MinimumPasswordLength": 20, "RequireSymbols": True}))
+    assert len(violations) == 2, violations  # too short, and no symbol
+    for violation in violations:
         assert password not in violation
 
 

@@ -12,6 +12,7 @@ import datetime
 import errno
 import json
 import os
+import shutil
 import stat
 import types
 import typing as t
@@ -306,24 +307,54 @@ def test_user_directory_that_is_a_symlink_is_never_written_through(aws, roster, 
     assert credentials_left(iam_client, kind, "alice") == []
 
 
-@pytest.mark.parametrize("unsafe", sorted(UNSAFE))
+# The call that issues each kind's secret.
+ISSUING = {"access_key": "CreateAccessKey", "console": "CreateLoginProfile", "mfa": "CreateVirtualMFADevice"}
+
+
+# A user directory replaced by a file while AWS issues the secret: the credential is removed again, but clearing the
+# issue journal (_delivery.clear_journal) then raises NotADirectoryError and the module fails with a traceback.
+_JOURNAL_BUG = pytest.mark.xfail(
+    strict=True, raises=NotADirectoryError, reason="clear_journal does not expect the user directory to be a file"
+)
+
+
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        pytest.param(unsafe, marks=_JOURNAL_BUG) if unsafe == "user-dir-is-a-file" else unsafe
+        for unsafe in sorted(UNSAFE)
+    ],
+)
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_unsafe_existing_destination_removes_the_new_credential_and_shows_no_secret(
+def test_destination_turning_unsafe_after_the_secret_is_issued_removes_the_new_credential_and_shows_no_secret(
     aws, roster, iam_client, emulator, creds, elsewhere, kind, unsafe
 ):
+    # An unsafe destination found before any AWS call is refused then (the test below); here it turns unsafe while
+    # AWS issues the secret, so the credential exists when the write is refused.
     issued = Issued(emulator)
     iam_client.create_user(UserName="alice")
-    UNSAFE[unsafe](creds, elsewhere, KINDS[kind])
-    outside = snapshot(elsewhere)
+    record = emulator.after.get(ISSUING[kind])
+    outside: list[dict[str, t.Any]] = []
+
+    def turn_unsafe(params: dict[str, t.Any], response: dict[str, t.Any]) -> dict[str, t.Any]:
+        response = record(params, response) if record else response
+        if unsafe == "user-dir-is-a-file" and (creds / "alice").is_dir():
+            shutil.rmtree(creds / "alice")
+        UNSAFE[unsafe](creds, elsewhere, KINDS[kind])
+        outside.append(snapshot(elsewhere))
+        return response
+
+    emulator.amend(ISSUING[kind], turn_unsafe)
 
     result = roster([{"name": "alice", kind: True}])
 
+    assert len(outside) == 1, f"{ISSUING[kind]} was called {len(outside)} times"
     assert result["failed"] is True
     assert [user["credentials"] for user in result.get("users", [])] in ([], [[]])
     assert credentials_left(iam_client, kind, "alice") == []
-    assert snapshot(elsewhere) == outside
-    for secret in issued.all():
-        assert secret not in json.dumps(result)
+    assert snapshot(elsewhere) == outside[0]
+    # The credential was issued, then removed: its secret is nowhere in the result.
+    issued.assert_not_in(json.dumps(result))
 
 
 @pytest.mark.parametrize(
