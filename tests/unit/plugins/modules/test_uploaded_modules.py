@@ -241,21 +241,19 @@ def test_duplicate_uploaded_elsewhere_is_not_uploaded_again(run_module, module, 
     assert api_calls.mutating == []
 
 
-def test_present_with_unknown_id_fails_naming_the_id_option(run_module, module, kind, api_calls, user):
-    result = run_module(module, {"user_name": user, kind.id_option: kind.unknown_id})
+@pytest.mark.parametrize(
+    ("with_body", "advice"), [(False, "give {body}"), (True, "omit it to upload {body}")], ids=["id-only", "with-body"]
+)
+def test_present_with_unknown_id_fails_naming_the_id_option(
+    run_module, module, kind, api_calls, user, with_body, advice
+):
+    args = {"user_name": user, kind.id_option: kind.unknown_id}
+    if with_body:
+        args[kind.body_option] = kind.bodies(1)[0]
+    result = run_module(module, args)
     assert result["failed"] is True
     assert result["msg"] == (
-        f"{kind.id_option}: user {user} has no {kind.noun} {kind.unknown_id}; give {kind.body_option}"
-    )
-    assert api_calls.mutating == []
-
-
-def test_unknown_id_with_a_body_fails_instead_of_uploading(run_module, module, kind, api_calls, user):
-    [body] = kind.bodies(1)
-    result = run_module(module, {"user_name": user, kind.id_option: kind.unknown_id, kind.body_option: body})
-    assert result["failed"] is True
-    assert result["msg"] == (
-        f"{kind.id_option}: user {user} has no {kind.noun} {kind.unknown_id}; omit it to upload {kind.body_option}"
+        f"{kind.id_option}: user {user} has no {kind.noun} {kind.unknown_id}; {advice.format(body=kind.body_option)}"
     )
     assert api_calls.mutating == []
 
