@@ -221,7 +221,8 @@ def read_journal(directory: str, kind: str) -> dict[str, t.Any] | None:
 
 
 def clear_journal(directory: str, kind: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    """Remove the write-ahead record; none to remove when the directory is gone or no longer a directory."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         os.unlink(journal_path(directory, kind))
 
 

@@ -311,20 +311,7 @@ def test_user_directory_that_is_a_symlink_is_never_written_through(aws, roster, 
 ISSUING = {"access_key": "CreateAccessKey", "console": "CreateLoginProfile", "mfa": "CreateVirtualMFADevice"}
 
 
-# A user directory replaced by a file while AWS issues the secret: the credential is removed again, but clearing the
-# issue journal (_delivery.clear_journal) then raises NotADirectoryError and the module fails with a traceback.
-_JOURNAL_BUG = pytest.mark.xfail(
-    strict=True, raises=NotADirectoryError, reason="clear_journal does not expect the user directory to be a file"
-)
-
-
-@pytest.mark.parametrize(
-    "unsafe",
-    [
-        pytest.param(unsafe, marks=_JOURNAL_BUG) if unsafe == "user-dir-is-a-file" else unsafe
-        for unsafe in sorted(UNSAFE)
-    ],
-)
+@pytest.mark.parametrize("unsafe", sorted(UNSAFE))
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_destination_turning_unsafe_after_the_secret_is_issued_removes_the_new_credential_and_shows_no_secret(
     aws, roster, iam_client, emulator, creds, elsewhere, kind, unsafe
