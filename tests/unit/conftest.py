@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
+import sys
 import typing as t
 from unittest import mock
 
@@ -106,9 +108,31 @@ def isolated_warnings() -> None:
         store.clear()
 
 
+COLLECTION_PACKAGES = ("ansible_collections", "ansible_collections.techsquawks", "ansible_collections.techsquawks.iam")
+
+
+def use_collection_finder() -> None:
+    """ansible's collection finder in charge of ``ansible_collections``, as in ansible-playbook.
+
+    The finder imports the collection packages itself (to read meta/runtime.yml); tests/conftest.py imported them
+    from sys.path, so those three entries are dropped (modules already imported stay, so monkeypatching them still
+    reaches the plugins). ansible-core 2.15+ installs the finder with init_plugin_loader, 2.14 as soon as
+    ansible.plugins.loader is imported (so from then on a collection package not imported by it is refused).
+    """
+    import ansible.plugins.loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    for name in COLLECTION_PACKAGES:
+        sys.modules.pop(name, None)
+    if AnsibleCollectionConfig.collection_finder is None:
+        ansible.plugins.loader.init_plugin_loader()
+    importlib.import_module(COLLECTION_PACKAGES[-1])  # by the finder now, for the subpackages left in place
+
+
 @contextlib.contextmanager
 def module_side_kept() -> t.Iterator[None]:
-    """Ansible's controller packages imported inside leave in-process module runs as they were.
+    """Ansible's controller code imported inside, the collection's plugins through ansible's collection finder,
+    and in-process module runs left as they were.
 
     ansible-core 2.19 marks the whole process as the controller when its controller code is imported
     (``ansible.module_utils._internal.is_controller``), after which AnsibleModule.warn prints instead of returning
@@ -117,10 +141,12 @@ def module_side_kept() -> t.Iterator[None]:
     try:
         from ansible.module_utils import _internal
     except ImportError:  # ansible-core < 2.19
+        use_collection_finder()
         yield
         return
     before = _internal.is_controller
     try:
+        use_collection_finder()
         yield
     finally:
         _internal.is_controller = before

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing as t
 
@@ -23,20 +22,15 @@ def controller(controller_imports: t.Callable[[], t.ContextManager[None]]) -> t.
 
     Importing ansible's controller code marks the whole process as the controller, after which in-process module
     runs (the other test files in this worker) would send their warnings to the display instead of their results:
-    the imports happen here, not at collection time, and the mark is undone afterwards.
-    The collection finder must import the collection packages itself (to read meta/runtime.yml); tests/conftest.py
-    imported them from sys.path, so those three entries are dropped (modules already imported stay, so
-    monkeypatching them still reaches the plugin).
+    the imports happen here, not at collection time, and the mark is undone afterwards. The plugin loader finds
+    the plugin through ansible's collection finder, put in charge by controller_imports.
     """
     with controller_imports():
         from ansible.errors import AnsibleError, AnsibleParserError
         from ansible.inventory.data import InventoryData
         from ansible.parsing.dataloader import DataLoader
-        from ansible.plugins.loader import init_plugin_loader, inventory_loader
+        from ansible.plugins.loader import inventory_loader
 
-        for name in ("ansible_collections", "ansible_collections.techsquawks", "ansible_collections.techsquawks.iam"):
-            sys.modules.pop(name, None)
-        init_plugin_loader()
         yield types.SimpleNamespace(
             AnsibleError=AnsibleError,
             AnsibleParserError=AnsibleParserError,
