@@ -15,8 +15,19 @@ DOCS_VENV := .tmp/docs-venv
 DOCS_STAMP := $(DOCS_VENV)/.installed
 DOCS_DEST := .tmp/docs
 DOCS_ENV := ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(CURDIR)/$(DOCS_VENV)/bin:$$PATH
+# make test-matrix: the unit tests and one integration playbook on the oldest ansible-core that meta/runtime.yml's
+# requires_ansible admits and on the newest that runs on this Python (requirements-dev.txt's pin), each in a
+# virtualenv of its own, $(MATRIX)/<version>/, with the test requirements of requirements-dev.txt (not the tools of
+# lint, docs, changelog and ee, which need ansible-core versions of their own).
+MATRIX := .tmp/matrix
+MATRIX_OLDEST := $(shell sed -n 's/^requires_ansible: *">=\([0-9.]*\)".*/\1/p' meta/runtime.yml)
+MATRIX_NEWEST := $(shell sed -n 's/^ansible-core==//p' requirements-dev.txt)
+MATRIX_VERSIONS ?= $(MATRIX_OLDEST) $(MATRIX_NEWEST)
+MATRIX_TOOLS := ansible-core|ansible-lint|ansible-builder|antsibull-[a-z-]+|ruff|mypy|botocore-stubs|types-[A-Za-z0-9-]+
+# The roster's action plugin (ansible-vault, diff) through the onboarding role, then modules as ansible runs them.
+MATRIX_INTEGRATION := tests/integration/test_supported_versions.py
 
-.PHONY: all test lint unit integration chromium age test-faults sanity ansible-lint changelog-lint changelog docs docs-lint build ee demo bench clean
+.PHONY: all test lint unit integration test-matrix chromium age test-faults sanity ansible-lint changelog-lint changelog docs docs-lint build ee demo bench clean
 
 all: test
 
@@ -42,18 +53,39 @@ $(LINK):
 	mkdir -p $(dir $(LINK))
 	ln -sfn $(CURDIR) $(LINK)
 
-test: lint unit integration test-faults sanity ansible-lint changelog-lint docs-lint docs
+test: lint unit integration test-matrix test-faults sanity ansible-lint changelog-lint docs-lint docs
 	@echo "make test: all checks passed"
 
-lint: $(STAMP)
+lint: $(STAMP) $(LINK)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# plugins/ as ansible imports it, ansible_collections.techsquawks.iam (pyproject.toml's [tool.mypy]).
+	$(BIN)/mypy -p ansible_collections.techsquawks.iam.plugins
 
 unit: $(STAMP) $(LINK) age
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/unit
 
 integration: $(STAMP) $(LINK) chromium
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/integration $(addprefix --ignore=,$(FAULT_TESTS))
+
+test-matrix: $(addprefix test-matrix-,$(MATRIX_VERSIONS))
+
+# One version of the matrix, for example `make test-matrix-2.19.14`.
+test-matrix-%: $(MATRIX)/%/.installed $(LINK) age
+	$(MATRIX)/$*/bin/pytest -q -n $(PYTEST_WORKERS) tests/unit $(MATRIX_INTEGRATION)
+
+# A matrix virtualenv: ansible-core at that version and the test requirements, built once (pip's cache serves the
+# wheels the main virtualenv downloaded); one retry; it must really hold that version of ansible-core.
+.PRECIOUS: $(MATRIX)/%/.installed
+$(MATRIX)/%/.installed: requirements-dev.txt requirements.txt
+	rm -rf $(MATRIX)/$*
+	$(PYTHON) -m venv $(MATRIX)/$*
+	$(MATRIX)/$*/bin/python -m pip install --quiet --upgrade pip
+	grep -v -E '^($(MATRIX_TOOLS))([=<>~![ ]|$$)' requirements-dev.txt > $(MATRIX)/$*/requirements.txt
+	$(MATRIX)/$*/bin/python -m pip install --quiet ansible-core==$* -r $(MATRIX)/$*/requirements.txt \
+	  || $(MATRIX)/$*/bin/python -m pip install --quiet ansible-core==$* -r $(MATRIX)/$*/requirements.txt
+	$(MATRIX)/$*/bin/python -c 'import sys, ansible.release as r; sys.exit(r.__version__ != "$*" and f"ansible-core {r.__version__}, not $*")'
+	touch $@
 
 # Headless Chromium renders the audit report's HTML page in tests/integration/test_audit.py (Debian's package, as root).
 chromium:
