@@ -140,7 +140,9 @@ def module_side_kept() -> t.Iterator[None]:
     """
     try:
         from ansible.module_utils import _internal
-    except ImportError:  # ansible-core < 2.19
+    except ImportError:  # ansible-core < 2.18 has no such package, 2.18 one without the mark
+        _internal = None
+    if not hasattr(_internal, "is_controller"):
         use_collection_finder()
         yield
         return
