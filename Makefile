@@ -117,8 +117,8 @@ changelog-lint: $(STAMP)
 
 # Fold the fragments into the release of galaxy.yml's version (changelog.yaml, CHANGELOG.md) and remove them: until
 # that version is published, run again after adding fragments and they join it.
-changelog: $(STAMP)
-	$(BIN)/antsibull-changelog release
+changelog: $(STAMP) $(LINK)
+	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) $(BIN)/antsibull-changelog release
 
 # The docs tools' virtualenv (ansible-core as requirements-dev.txt pins it).
 $(DOCS_STAMP): docs/requirements.txt requirements-dev.txt
