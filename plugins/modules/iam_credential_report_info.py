@@ -285,7 +285,7 @@ users:
     access_key_1_id:
       description: The first access key's ID (from the join), or null.
       type: str
-      sample: AKIA2EXAMPLE7KEYID01
+      sample: AKIAIOSFODNN7EXAMPLE
     access_key_2_active:
       description: Whether the second access key is active.
       type: bool
@@ -369,11 +369,11 @@ findings:
     evidence:
       description: One sentence with the numbers.
       type: str
-      sample: access key AKIA2EXAMPLE7KEYID01 is 120 days old (limit 90)
+      sample: access key AKIAIOSFODNN7EXAMPLE is 120 days old (limit 90)
     access_key_id:
       description: The access key concerned, or null.
       type: str
-      sample: AKIA2EXAMPLE7KEYID01
+      sample: AKIAIOSFODNN7EXAMPLE
     identifiers:
       description: What the finding maps to; each null where that catalogue has no such control.
       type: dict
